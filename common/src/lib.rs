@@ -1,0 +1,26 @@
+//! What the servers (and the load tester) share that is not the protocol.
+//!
+//! The four servers must differ only in how they drive I/O and where work
+//! runs, so everything else lives here once: the command-line flags they all
+//! take, durations written `1m30s`, logging, raising the open-file limit,
+//! and the shutdown plumbing of the blocking servers.
+//!
+//! # Layout
+//!
+//! - [`args`]: the flags every server takes, and their defaults.
+//! - [`duration`]: parsing `10s`, `500ms`, `1.5s`, `1m30s`.
+//! - [`limits`]: the open-file limit, and the connection limit it allows.
+//! - [`logging`]: `tracing` to standard error, level from `RUST_LOG`.
+//! - [`shutdown`]: waking blocked threads when the server shuts down.
+//! - [`signals`]: SIGINT/SIGTERM, the grace period, and the final line.
+
+pub mod args;
+pub mod duration;
+pub mod limits;
+pub mod logging;
+pub mod shutdown;
+pub mod signals;
+
+pub use args::CommonArgs;
+pub use duration::parse_duration;
+pub use shutdown::Shutdown;

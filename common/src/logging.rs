@@ -1,0 +1,17 @@
+//! Logging: `tracing` to standard error, filtered by `RUST_LOG`.
+//!
+//! Standard output is kept for what scripts read (the servers' final
+//! counters line, the load tester's JSON), so logs never go there.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the log subscriber. The level comes from `RUST_LOG` (for
+/// example `RUST_LOG=debug`), `info` when it is unset or invalid.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second call (tests start many servers) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
