@@ -85,13 +85,19 @@ mod tests {
     fn rejects_nonsense_with_a_helpful_message() {
         for bad in ["", "s", "10x", "1m30", "-1s", "1..5s", "ten", "1e999"] {
             let error = parse_duration(bad).unwrap_err();
-            assert!(error.to_string().contains("write it like"), "{bad:?}: {error}");
+            assert!(
+                error.to_string().contains("write it like"),
+                "{bad:?}: {error}"
+            );
         }
     }
 
     #[test]
     fn zero_disables_a_timeout() {
         assert_eq!(zero_disables(Duration::ZERO), None);
-        assert_eq!(zero_disables(Duration::from_secs(1)), Some(Duration::from_secs(1)));
+        assert_eq!(
+            zero_disables(Duration::from_secs(1)),
+            Some(Duration::from_secs(1))
+        );
     }
 }

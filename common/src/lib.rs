@@ -7,16 +7,20 @@
 //!
 //! # Layout
 //!
+//! - [`accept`]: what to do when `accept` fails.
 //! - [`args`]: the flags every server takes, and their defaults.
 //! - [`duration`]: parsing `10s`, `500ms`, `1.5s`, `1m30s`.
 //! - [`limits`]: the open-file limit, and the connection limit it allows.
+//! - [`listen`]: binding the listening socket.
 //! - [`logging`]: `tracing` to standard error, level from `RUST_LOG`.
 //! - [`shutdown`]: waking blocked threads when the server shuts down.
 //! - [`signals`]: SIGINT/SIGTERM, the grace period, and the final line.
 
+pub mod accept;
 pub mod args;
 pub mod duration;
 pub mod limits;
+pub mod listen;
 pub mod logging;
 pub mod shutdown;
 pub mod signals;

@@ -43,7 +43,10 @@ mod tests {
 
     #[test]
     fn the_default_connection_limit_keeps_a_reserve() {
-        assert_eq!(default_max_connections(20_000), 20_000 - FD_RESERVE as usize);
+        assert_eq!(
+            default_max_connections(20_000),
+            20_000 - FD_RESERVE as usize
+        );
         assert_eq!(default_max_connections(10), 1);
     }
 

@@ -74,7 +74,10 @@ impl Shutdown {
 
     /// Registers a socket to be woken when the shutdown starts. If it has
     /// already started, the socket is woken at once.
-    pub fn wake_on_trigger<'socket>(&'socket self, socket: &'socket impl AsRawFd) -> WakeGuard<'socket> {
+    pub fn wake_on_trigger<'socket>(
+        &'socket self,
+        socket: &'socket impl AsRawFd,
+    ) -> WakeGuard<'socket> {
         let fd = socket.as_raw_fd();
         let mut registry = self.registry();
         // Checked under the lock that `trigger` holds while setting the flag:

@@ -37,7 +37,9 @@ impl Handshake {
     /// A handshake starting at `x`, which must be at most `u64::MAX - 2`
     /// (larger values are clamped: the server would refuse them).
     pub fn new(x: u64) -> Handshake {
-        Handshake { x: x.min(MAX_HELLO) }
+        Handshake {
+            x: x.min(MAX_HELLO),
+        }
     }
 
     /// The first line, `HELLO <x>\n`.
@@ -128,7 +130,10 @@ mod tests {
             handshake.check_answer("HELLO 042"),
             Err(AnswerError::WrongAnswer { .. })
         ));
-        assert_eq!(Handshake::new(u64::MAX).first_line(), format!("HELLO {MAX_HELLO}\n"));
+        assert_eq!(
+            Handshake::new(u64::MAX).first_line(),
+            format!("HELLO {MAX_HELLO}\n")
+        );
     }
 
     #[test]

@@ -135,10 +135,16 @@ mod tests {
     fn a_line_exactly_at_the_limit_passes_one_byte_more_fails() {
         // 8 bytes counting the "\n": "1234567\n".
         assert_eq!(lines(8, b"1234567\n"), vec![Ok(b"1234567".to_vec())]);
-        assert_eq!(lines(8, b"12345678\n"), vec![Err(ProtocolError::LineTooLong)]);
+        assert_eq!(
+            lines(8, b"12345678\n"),
+            vec![Err(ProtocolError::LineTooLong)]
+        );
         // The "\r" counts too.
         assert_eq!(lines(8, b"123456\r\n"), vec![Ok(b"123456".to_vec())]);
-        assert_eq!(lines(8, b"1234567\r\n"), vec![Err(ProtocolError::LineTooLong)]);
+        assert_eq!(
+            lines(8, b"1234567\r\n"),
+            vec![Err(ProtocolError::LineTooLong)]
+        );
     }
 
     #[test]

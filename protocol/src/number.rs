@@ -40,7 +40,7 @@ mod tests {
             "1 ",
             "1.0",
             "0x10",
-            "１", // a full-width digit is not ASCII
+            "１",                    // a full-width digit is not ASCII
             "18446744073709551616",  // u64::MAX + 1
             "000000000000000000001", // 21 digits, even though the value is 1
         ] {

@@ -160,11 +160,20 @@ mod tests {
         let cases: Vec<(Reply, &str)> = vec![
             (Reply::Hello(42), "HELLO 42"),
             (Reply::Echo("ECHO  hi  "), "ECHO  hi  "),
-            (Reply::Done { units: 7, digest: 0xab }, "DONE 7 00000000000000ab"),
+            (
+                Reply::Done {
+                    units: 7,
+                    digest: 0xab,
+                },
+                "DONE 7 00000000000000ab",
+            ),
             (Reply::Slept(0), "SLEPT 0"),
             (Reply::Bye, "BYE"),
             (Reply::Error(ProtocolError::Busy), "ERR busy"),
-            (Reply::Error(ProtocolError::InvalidUtf8), "ERR invalid utf-8"),
+            (
+                Reply::Error(ProtocolError::InvalidUtf8),
+                "ERR invalid utf-8",
+            ),
             (
                 Reply::Error(ProtocolError::ExpectedFinalHello {
                     expected: 43,

@@ -101,7 +101,10 @@ mod tests {
 
     #[test]
     fn parses_every_request_kind() {
-        assert_eq!(Request::parse("ECHO hi there"), Ok(Request::Echo("hi there")));
+        assert_eq!(
+            Request::parse("ECHO hi there"),
+            Ok(Request::Echo("hi there"))
+        );
         assert_eq!(Request::parse("ECHO "), Ok(Request::Echo("")));
         assert_eq!(Request::parse("ECHO  two  "), Ok(Request::Echo(" two  ")));
         assert_eq!(Request::parse("WORK 0010"), Ok(Request::Work(10)));
@@ -112,8 +115,19 @@ mod tests {
 
     #[test]
     fn a_bad_number_after_work_or_sleep_is_bad_number() {
-        for line in ["WORK ", "WORK lots", "WORK +1", "WORK 1 ", "SLEEP -1", "SLEEP  1"] {
-            assert_eq!(Request::parse(line), Err(ProtocolError::BadNumber), "{line:?}");
+        for line in [
+            "WORK ",
+            "WORK lots",
+            "WORK +1",
+            "WORK 1 ",
+            "SLEEP -1",
+            "SLEEP  1",
+        ] {
+            assert_eq!(
+                Request::parse(line),
+                Err(ProtocolError::BadNumber),
+                "{line:?}"
+            );
         }
         assert_eq!(
             Request::parse("WORK 18446744073709551616"),
@@ -124,10 +138,23 @@ mod tests {
     #[test]
     fn anything_else_is_an_unknown_command() {
         for line in [
-            "", "echo hi", "ECHO", "WORK", "SLEEP", "WORK1", "STATS now", "QUIT ", "HELLO 5",
-            " ECHO x", "Echo x",
+            "",
+            "echo hi",
+            "ECHO",
+            "WORK",
+            "SLEEP",
+            "WORK1",
+            "STATS now",
+            "QUIT ",
+            "HELLO 5",
+            " ECHO x",
+            "Echo x",
         ] {
-            assert_eq!(Request::parse(line), Err(ProtocolError::UnknownCommand), "{line:?}");
+            assert_eq!(
+                Request::parse(line),
+                Err(ProtocolError::UnknownCommand),
+                "{line:?}"
+            );
         }
     }
 
@@ -142,9 +169,15 @@ mod tests {
     fn first_hello_accepts_zero_to_max_minus_two() {
         assert_eq!(parse_first_hello("HELLO 0"), Ok(0));
         assert_eq!(parse_first_hello("HELLO 041"), Ok(41));
-        assert_eq!(parse_first_hello("HELLO 18446744073709551613"), Ok(MAX_HELLO));
+        assert_eq!(
+            parse_first_hello("HELLO 18446744073709551613"),
+            Ok(MAX_HELLO)
+        );
         for too_big in ["HELLO 18446744073709551614", "HELLO 18446744073709551615"] {
-            assert_eq!(parse_first_hello(too_big), Err(ProtocolError::SequenceOutOfRange));
+            assert_eq!(
+                parse_first_hello(too_big),
+                Err(ProtocolError::SequenceOutOfRange)
+            );
         }
     }
 
@@ -162,14 +195,25 @@ mod tests {
             "HELLO 18446744073709551616",
             "HELLO 000000000000000000001",
         ] {
-            assert_eq!(parse_first_hello(line), Err(ProtocolError::ExpectedHello), "{line:?}");
+            assert_eq!(
+                parse_first_hello(line),
+                Err(ProtocolError::ExpectedHello),
+                "{line:?}"
+            );
         }
     }
 
     #[test]
     fn final_hello_must_be_exact_plain_decimal() {
         assert_eq!(check_final_hello("HELLO 43", 43), Ok(()));
-        for line in ["HELLO 043", "HELLO 43 ", "HELLO 44", "HELLO", "hello 43", ""] {
+        for line in [
+            "HELLO 043",
+            "HELLO 43 ",
+            "HELLO 44",
+            "HELLO",
+            "hello 43",
+            "",
+        ] {
             assert_eq!(
                 check_final_hello(line, 43),
                 Err(ProtocolError::ExpectedFinalHello {

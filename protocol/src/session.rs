@@ -181,22 +181,24 @@ impl Session {
         }
     }
 
-    /// The line to send when the deadline passed without a complete line.
-    /// The session is closed afterwards.
-    pub fn on_timeout(&mut self) -> Action<'static> {
+    /// The final line to send when the deadline passed without a complete
+    /// line; close the connection after it.
+    pub fn on_timeout(&mut self) -> Reply<'static> {
         let error = match self.phase {
             Phase::Ready => ProtocolError::IdleTimeout,
             _ => ProtocolError::HandshakeTimeout,
         };
-        self.error(error)
+        self.state.counters.error_sent();
+        self.phase = Phase::Closed;
+        Reply::Error(error)
     }
 
-    /// The line to send when the server shuts down. Call it after every
-    /// complete line already received has been answered; a partial line is
-    /// dropped.
-    pub fn on_shutdown(&mut self) -> Action<'static> {
+    /// The final line to send when the server shuts down; close the
+    /// connection after it. Call it once every complete line already
+    /// received has been answered; a partial line is dropped.
+    pub fn on_shutdown(&mut self) -> Reply<'static> {
         self.phase = Phase::Closed;
-        Action::SendAndClose(Reply::Bye)
+        Reply::Bye
     }
 
     /// Tells the session its replies have been written: the idle clock

@@ -39,7 +39,10 @@ fn drive(session: &mut Session, bytes: &[u8]) -> (String, bool) {
 /// A session that has completed the handshake.
 fn ready(state: &Arc<ServerState>) -> Session {
     let mut session = state.admit(Instant::now());
-    assert_eq!(drive(&mut session, b"HELLO 41\nHELLO 43\n"), ("HELLO 42\n".into(), false));
+    assert_eq!(
+        drive(&mut session, b"HELLO 41\nHELLO 43\n"),
+        ("HELLO 42\n".into(), false)
+    );
     assert!(session.is_handshaked());
     session
 }
@@ -48,7 +51,10 @@ fn ready(state: &Arc<ServerState>) -> Session {
 fn handshake_answers_x_plus_one_and_accepts_x_plus_two() {
     let state = state();
     let mut session = state.admit(Instant::now());
-    assert_eq!(drive(&mut session, b"HELLO 0\n"), ("HELLO 1\n".into(), false));
+    assert_eq!(
+        drive(&mut session, b"HELLO 0\n"),
+        ("HELLO 1\n".into(), false)
+    );
     assert!(!session.is_handshaked());
     assert_eq!(drive(&mut session, b"HELLO 2\n"), (String::new(), false));
     assert!(session.is_handshaked());
@@ -69,13 +75,22 @@ fn handshake_at_the_top_of_the_range() {
 #[test]
 fn handshake_errors_close_with_the_exact_text() {
     let cases: [(&[u8], &str); 7] = [
-        (b"HELLO 18446744073709551614\n", "ERR sequence out of range\n"),
+        (
+            b"HELLO 18446744073709551614\n",
+            "ERR sequence out of range\n",
+        ),
         (b"HELLO +1\n", "ERR expected HELLO\n"),
         (b"HELLO 000000000000000000001\n", "ERR expected HELLO\n"),
         (b"ECHO hi\n", "ERR expected HELLO\n"),
         (b"\n", "ERR expected HELLO\n"),
-        (b"HELLO 1\nHELLO 03\n", "HELLO 2\nERR expected HELLO 3, got HELLO 03\n"),
-        (b"HELLO 1\nQUIT\n", "HELLO 2\nERR expected HELLO 3, got QUIT\n"),
+        (
+            b"HELLO 1\nHELLO 03\n",
+            "HELLO 2\nERR expected HELLO 3, got HELLO 03\n",
+        ),
+        (
+            b"HELLO 1\nQUIT\n",
+            "HELLO 2\nERR expected HELLO 3, got QUIT\n",
+        ),
     ];
     for (input, want) in cases {
         let state = state();
@@ -92,7 +107,10 @@ fn handshake_errors_close_with_the_exact_text() {
 fn requests_may_follow_the_third_line_in_the_same_segment() {
     let state = state();
     let mut session = state.admit(Instant::now());
-    let (out, closed) = drive(&mut session, b"HELLO 5\nHELLO 7\r\nECHO a  b \r\nECHO \nSTATS\n");
+    let (out, closed) = drive(
+        &mut session,
+        b"HELLO 5\nHELLO 7\r\nECHO a  b \r\nECHO \nSTATS\n",
+    );
     assert_eq!(
         out,
         "HELLO 6\nECHO a  b \nECHO \n\
@@ -118,7 +136,10 @@ fn work_and_sleep_respect_their_limits() {
 fn request_errors_keep_the_connection_open_and_are_counted() {
     let state = state();
     let mut session = ready(&state);
-    let (out, closed) = drive(&mut session, b"WORK lots\necho x\n\nHELLO 5\nSLEEP\nECHO ok\n");
+    let (out, closed) = drive(
+        &mut session,
+        b"WORK lots\necho x\n\nHELLO 5\nSLEEP\nECHO ok\n",
+    );
     assert_eq!(
         out,
         "ERR bad number\nERR unknown command\nERR unknown command\n\
@@ -133,7 +154,10 @@ fn request_errors_keep_the_connection_open_and_are_counted() {
 fn quit_answers_bye_and_nothing_after_it() {
     let state = state();
     let mut session = ready(&state);
-    assert_eq!(drive(&mut session, b"QUIT\nECHO late\n"), ("BYE\n".into(), true));
+    assert_eq!(
+        drive(&mut session, b"QUIT\nECHO late\n"),
+        ("BYE\n".into(), true)
+    );
     assert_eq!(drive(&mut session, b"ECHO later\n"), (String::new(), false));
     assert_eq!(state.counters.snapshot().requests, 1);
 }
@@ -156,7 +180,10 @@ fn framing_errors_close_and_are_errors_but_not_requests() {
 fn invalid_utf8_during_the_handshake_closes_too() {
     let state = state();
     let mut session = state.admit(Instant::now());
-    assert_eq!(drive(&mut session, b"HELLO \xc3\n"), ("ERR invalid utf-8\n".into(), true));
+    assert_eq!(
+        drive(&mut session, b"HELLO \xc3\n"),
+        ("ERR invalid utf-8\n".into(), true)
+    );
 }
 
 #[test]
@@ -167,8 +194,14 @@ fn a_line_of_exactly_max_line_bytes_is_served() {
     });
     let mut session = ready(&state);
     // "ECHO 0123456789\n" is 16 bytes.
-    assert_eq!(drive(&mut session, b"ECHO 0123456789\n"), ("ECHO 0123456789\n".into(), false));
-    assert_eq!(drive(&mut session, b"ECHO 0123456789\r\n"), ("ERR line too long\n".into(), true));
+    assert_eq!(
+        drive(&mut session, b"ECHO 0123456789\n"),
+        ("ECHO 0123456789\n".into(), false)
+    );
+    assert_eq!(
+        drive(&mut session, b"ECHO 0123456789\r\n"),
+        ("ERR line too long\n".into(), true)
+    );
 }
 
 #[test]
@@ -183,7 +216,11 @@ fn active_counts_admitted_sessions_until_dropped() {
     assert_eq!(state.counters.active(), 0);
     assert_eq!(state.reject(), Reply::Error(ProtocolError::Busy));
     assert_eq!(state.counters.snapshot().rejected, 1);
-    assert_eq!(state.counters.snapshot().errors, 0, "ERR busy is not an error");
+    assert_eq!(
+        state.counters.snapshot().errors,
+        0,
+        "ERR busy is not an error"
+    );
 }
 
 #[test]
@@ -194,7 +231,11 @@ fn handshake_deadline_counts_from_accept_and_idle_from_the_last_reply() {
     assert_eq!(session.deadline(), Some(accepted + Duration::from_secs(10)));
     drive(&mut session, b"HELLO 1\n");
     session.replies_sent(accepted + Duration::from_secs(1));
-    assert_eq!(session.deadline(), Some(accepted + Duration::from_secs(10)), "still the handshake");
+    assert_eq!(
+        session.deadline(),
+        Some(accepted + Duration::from_secs(10)),
+        "still the handshake"
+    );
     drive(&mut session, b"HELLO 3\n");
     let done = accepted + Duration::from_secs(2);
     session.replies_sent(done);
@@ -215,14 +256,11 @@ fn timeouts_name_the_phase_and_close() {
     let mut handshaking = state.admit(Instant::now());
     assert_eq!(
         handshaking.on_timeout(),
-        Action::SendAndClose(Reply::Error(ProtocolError::HandshakeTimeout))
+        Reply::Error(ProtocolError::HandshakeTimeout)
     );
     assert!(handshaking.is_closed() && handshaking.deadline().is_none());
     let mut idle = ready(&state);
-    assert_eq!(
-        idle.on_timeout(),
-        Action::SendAndClose(Reply::Error(ProtocolError::IdleTimeout))
-    );
+    assert_eq!(idle.on_timeout(), Reply::Error(ProtocolError::IdleTimeout));
     assert_eq!(state.counters.snapshot().errors, 2);
 }
 
@@ -244,8 +282,11 @@ fn disabled_timeouts_have_no_deadline() {
 fn shutdown_says_bye_and_drops_the_partial_line() {
     let state = state();
     let mut session = ready(&state);
-    assert_eq!(drive(&mut session, b"ECHO done\nECHO partial"), ("ECHO done\n".into(), false));
-    assert_eq!(session.on_shutdown(), Action::SendAndClose(Reply::Bye));
+    assert_eq!(
+        drive(&mut session, b"ECHO done\nECHO partial"),
+        ("ECHO done\n".into(), false)
+    );
+    assert_eq!(session.on_shutdown(), Reply::Bye);
     assert_eq!(drive(&mut session, b"\n"), (String::new(), false));
 }
 

@@ -1,0 +1,13 @@
+//! 01-single-thread: the simplest server that speaks the protocol, and the
+//! baseline the other three models are measured against.
+//!
+//! # Layout
+//!
+//! - [`server`]: the whole model, in one file: the accept loop and the
+//!   blocking conversation with one client. 02-thread-pool reuses
+//!   [`serve_connection`] unchanged and only changes who calls it.
+//! - `main.rs`: flags, logging, signals, then [`run`].
+
+pub mod server;
+
+pub use server::{run, serve_connection};

@@ -1,0 +1,597 @@
+//! One function per rule of PROTOCOL.md. Each starts its own server on
+//! port 0, so the cases run in parallel and never share counters.
+
+use std::thread;
+use std::time::Duration;
+
+use common::CommonArgs;
+use protocol::work;
+
+use crate::client::TestClient;
+use crate::server::{Model, RunningServer, STOP_LIMIT, start};
+
+/// The flags of PROTOCOL.md, changed by `tweak`.
+fn server<M: Model>(tweak: impl FnOnce(&mut CommonArgs)) -> RunningServer {
+    let mut args = CommonArgs::default();
+    tweak(&mut args);
+    start::<M>(args)
+}
+
+fn default_server<M: Model>() -> RunningServer {
+    server::<M>(|_| {})
+}
+
+/// The `DONE` line for `work(units)`.
+fn done(units: u64) -> String {
+    format!("DONE {units} {:016x}", work(units))
+}
+
+// ---- Phase 1: the handshake --------------------------------------------
+
+pub fn handshake_completes<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::connect(server.addr());
+    client.exchange("HELLO 41", "HELLO 42");
+    client.send("HELLO 43\n");
+    client.exchange("ECHO hi there", "ECHO hi there");
+    server.stop();
+}
+
+pub fn handshake_from_zero_and_with_leading_zeros<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::connect(server.addr());
+    client.exchange("HELLO 0", "HELLO 1");
+    client.send("HELLO 2\n");
+    client.exchange("ECHO zero", "ECHO zero");
+    let mut padded = TestClient::connect(server.addr());
+    drop(client);
+    padded.exchange("HELLO 0041", "HELLO 42");
+    padded.send("HELLO 43\n");
+    padded.exchange("ECHO padded", "ECHO padded");
+    server.stop();
+}
+
+pub fn handshake_at_the_u64_bounds<M: Model>() {
+    let server = default_server::<M>();
+    let max = u64::MAX;
+    let mut top = TestClient::connect(server.addr());
+    top.exchange(&format!("HELLO {}", max - 2), &format!("HELLO {}", max - 1));
+    top.send(format!("HELLO {max}\n"));
+    top.exchange("ECHO top", "ECHO top");
+    top.exchange("QUIT", "BYE");
+    for (first, error) in [
+        (format!("HELLO {}", max - 1), "ERR sequence out of range"),
+        (format!("HELLO {max}"), "ERR sequence out of range"),
+        (
+            "HELLO 18446744073709551616".to_string(),
+            "ERR expected HELLO",
+        ),
+    ] {
+        let mut client = TestClient::connect(server.addr());
+        client.send(format!("{first}\n"));
+        client.expect_final(error);
+    }
+    server.stop();
+}
+
+pub fn first_line_must_be_hello_with_a_number<M: Model>() {
+    let server = default_server::<M>();
+    for first in [
+        "ECHO hi",
+        "hello 1",
+        "HELLO",
+        "HELLO ",
+        "HELLO x",
+        "HELLO +1",
+        "HELLO -1",
+        "HELLO 1_000",
+        "HELLO 000000000000000000001",
+        "HELLO 1 2",
+        "HELLO  1",
+        "",
+        "QUIT",
+    ] {
+        let mut client = TestClient::connect(server.addr());
+        client.send(format!("{first}\n"));
+        client.expect_final("ERR expected HELLO");
+    }
+    server.stop();
+}
+
+pub fn third_line_must_be_exact<M: Model>() {
+    let server = default_server::<M>();
+    for third in [
+        "HELLO 03", "HELLO 4", "HELLO 3 ", "hello 3", "ECHO x", "QUIT", "",
+    ] {
+        let mut client = TestClient::connect(server.addr());
+        client.exchange("HELLO 1", "HELLO 2");
+        client.send(format!("{third}\n"));
+        client.expect_final(&format!("ERR expected HELLO 3, got {third}"));
+    }
+    server.stop();
+}
+
+// ---- Framing ---------------------------------------------------------
+
+pub fn crlf_line_endings_are_accepted<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::connect(server.addr());
+    client.send("HELLO 1\r\n");
+    client.expect("HELLO 2");
+    client.send("HELLO 3\r\nECHO a\r\nECHO b\rc\r\n");
+    client.expect("ECHO a");
+    client.expect("ECHO b\rc");
+    server.stop();
+}
+
+pub fn a_session_sent_byte_by_byte<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::connect(server.addr());
+    for byte in b"HELLO 7\n" {
+        client.send([*byte]);
+    }
+    client.expect("HELLO 8");
+    for byte in b"HELLO 9\nECHO slow\nWORK 3\n" {
+        client.send([*byte]);
+        thread::sleep(Duration::from_millis(1));
+    }
+    client.expect("ECHO slow");
+    client.expect(&done(3));
+    server.stop();
+}
+
+pub fn a_pipelined_batch_in_one_write<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::connect(server.addr());
+    client.exchange("HELLO 1", "HELLO 2");
+    client.send("HELLO 3\nECHO one\nWORK 10\nSLEEP 1\nbogus\nECHO two\nQUIT\nECHO after quit\n");
+    for want in [
+        "ECHO one",
+        &done(10),
+        "SLEPT 1",
+        "ERR unknown command",
+        "ECHO two",
+    ] {
+        client.expect(want);
+    }
+    client.expect_final("BYE");
+    server.stop();
+}
+
+pub fn requests_in_the_same_segment_as_the_third_line<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::connect(server.addr());
+    client.send("HELLO 5\n");
+    client.expect("HELLO 6");
+    client.send("HELLO 7\nECHO right away\n");
+    client.expect("ECHO right away");
+    server.stop();
+}
+
+pub fn a_line_over_the_limit_closes<M: Model>() {
+    let server = server::<M>(|args| args.max_line = 64);
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    // 65 bytes with the newline.
+    client.send(format!("ECHO {}\n", "x".repeat(59)));
+    client.expect_final("ERR line too long");
+    // During the handshake too.
+    let mut early = TestClient::connect(server.addr());
+    early.send(format!("HELLO {}\n", "1".repeat(70)));
+    early.expect_final("ERR line too long");
+    server.stop();
+}
+
+pub fn too_many_bytes_without_newline_close_early<M: Model>() {
+    let server = server::<M>(|args| args.max_line = 64);
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    // No newline ever comes: the server must not wait for one.
+    client.send("E".repeat(200));
+    client.expect_final("ERR line too long");
+    server.stop();
+}
+
+pub fn a_line_exactly_at_the_limit_is_served<M: Model>() {
+    let server = server::<M>(|args| args.max_line = 64);
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    let text = "y".repeat(58); // "ECHO " + 58 + "\n" = 64 bytes
+    client.exchange(&format!("ECHO {text}"), &format!("ECHO {text}"));
+    // With CRLF, the "\r" counts: 57 + 7 = 64.
+    let shorter = &text[..57];
+    client.send(format!("ECHO {shorter}\r\n"));
+    client.expect(&format!("ECHO {shorter}"));
+    client.send(format!("ECHO {text}\r\n"));
+    client.expect_final("ERR line too long");
+    server.stop();
+}
+
+pub fn invalid_utf8_closes<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.send(b"ECHO caf\xe9\n");
+    client.expect_final("ERR invalid utf-8");
+    let mut early = TestClient::connect(server.addr());
+    early.send(b"HELLO \xff\xfe\n");
+    early.expect_final("ERR invalid utf-8");
+    server.stop();
+}
+
+// ---- Phase 2: requests -------------------------------------------------
+
+pub fn echo_returns_the_line_byte_for_byte<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    for line in [
+        "ECHO ",
+        "ECHO  two  spaces ",
+        "ECHO héllo wörld ✓",
+        "ECHO ECHO QUIT",
+    ] {
+        client.exchange(line, line);
+    }
+    server.stop();
+}
+
+pub fn work_returns_the_digest<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.exchange("WORK 1000", &done(1000));
+    client.exchange("WORK 0", &done(0));
+    client.exchange("WORK 0042", &done(42));
+    server.stop();
+}
+
+pub fn work_and_sleep_limits<M: Model>() {
+    let server = server::<M>(|args| {
+        args.max_work = 100;
+        args.max_sleep = 50;
+    });
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.exchange("WORK 100", &done(100));
+    client.exchange("WORK 101", "ERR work too large");
+    client.exchange("SLEEP 050", "SLEPT 50");
+    client.exchange("SLEEP 51", "ERR sleep too long");
+    client.exchange("ECHO still open", "ECHO still open");
+    server.stop();
+}
+
+pub fn sleep_answers_slept<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.exchange("SLEEP 20", "SLEPT 20");
+    client.exchange("SLEEP 0", "SLEPT 0");
+    server.stop();
+}
+
+pub fn request_errors_keep_the_connection_open<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    for (line, error) in [
+        ("WORK lots", "ERR bad number"),
+        ("WORK ", "ERR bad number"),
+        ("WORK +1", "ERR bad number"),
+        ("SLEEP -5", "ERR bad number"),
+        ("WORK 18446744073709551616", "ERR bad number"),
+        ("", "ERR unknown command"),
+        ("echo x", "ERR unknown command"),
+        ("ECHO", "ERR unknown command"),
+        ("WORK", "ERR unknown command"),
+        ("SLEEP", "ERR unknown command"),
+        ("STATS now", "ERR unknown command"),
+        ("QUIT now", "ERR unknown command"),
+        ("HELLO 5", "ERR unknown command"),
+    ] {
+        client.exchange(line, error);
+    }
+    client.exchange("ECHO alive", "ECHO alive");
+    server.stop();
+}
+
+pub fn stats_counts_what_happened<M: Model>() {
+    let server = default_server::<M>();
+    let mut first = TestClient::handshaked(server.addr(), 1);
+    first.exchange("ECHO x", "ECHO x");
+    first.exchange("WORK x", "ERR bad number");
+    let stats = first.stats();
+    assert_eq!(
+        stats.to_string(),
+        "active=1 accepted=1 handshakes=1 requests=3 errors=1 rejected=0"
+    );
+    first.exchange("QUIT", "BYE");
+    first.expect_closed();
+
+    let mut refused = TestClient::connect(server.addr());
+    refused.send("HELO 1\n");
+    refused.expect_final("ERR expected HELLO");
+
+    let mut last = TestClient::handshaked(server.addr(), 10);
+    let stats = last.stats_until(|stats| stats.active == 1);
+    assert_eq!(
+        stats.to_string(),
+        "active=1 accepted=3 handshakes=2 requests=5 errors=2 rejected=0",
+        "requests: 3 + QUIT + this STATS; errors: bad number + bad HELLO"
+    );
+    server.stop();
+}
+
+pub fn quit_says_bye_and_closes<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.send("QUIT\nECHO ignored\n");
+    client.expect_final("BYE");
+    server.stop();
+}
+
+// ---- Timeouts --------------------------------------------------------
+
+const SHORT: Duration = Duration::from_millis(300);
+
+pub fn handshake_timeout_closes_silent_clients<M: Model>() {
+    let server = server::<M>(|args| args.handshake_timeout = SHORT);
+    let mut silent = TestClient::connect(server.addr());
+    silent.expect_final("ERR handshake timeout");
+    let mut halfway = TestClient::connect(server.addr());
+    halfway.exchange("HELLO 1", "HELLO 2");
+    halfway.expect_final("ERR handshake timeout");
+    server.stop();
+}
+
+pub fn handshake_timeout_closes_slow_clients<M: Model>() {
+    let server = server::<M>(|args| args.handshake_timeout = SHORT);
+    let mut slowloris = TestClient::connect(server.addr());
+    slowloris.exchange("HELLO 1", "HELLO 2");
+    // A byte every 50 ms, never a whole line: the deadline counts from accept.
+    let dribbler = dribble(&slowloris);
+    slowloris.expect_final("ERR handshake timeout");
+    dribbler.join().expect("dribbler thread");
+    server.stop();
+}
+
+pub fn idle_timeout_closes_idle_connections<M: Model>() {
+    let server = server::<M>(|args| args.idle_timeout = SHORT);
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.exchange("ECHO once", "ECHO once");
+    client.expect_final("ERR idle timeout");
+    server.stop();
+}
+
+pub fn partial_lines_do_not_keep_a_connection_alive<M: Model>() {
+    let server = server::<M>(|args| args.idle_timeout = SHORT);
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    let dribbler = dribble(&client);
+    client.expect_final("ERR idle timeout");
+    dribbler.join().expect("dribbler thread");
+    server.stop();
+}
+
+pub fn answers_restart_the_idle_clock<M: Model>() {
+    let server = server::<M>(|args| args.idle_timeout = Duration::from_secs(1));
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    // Five requests 300 ms apart: 1.5 s in all, each gap well under 1 s.
+    for i in 0..5 {
+        thread::sleep(Duration::from_millis(300));
+        client.exchange(&format!("ECHO {i}"), &format!("ECHO {i}"));
+    }
+    server.stop();
+}
+
+pub fn disabled_timeouts_wait<M: Model>() {
+    let server = server::<M>(|args| {
+        args.handshake_timeout = Duration::ZERO;
+        args.idle_timeout = Duration::ZERO;
+    });
+    let mut client = TestClient::connect(server.addr());
+    thread::sleep(Duration::from_millis(400));
+    client.handshake(1);
+    thread::sleep(Duration::from_millis(400));
+    client.exchange("ECHO still here", "ECHO still here");
+    server.stop();
+}
+
+/// Sends one byte of a line that never ends every 50 ms, for at most 5 s
+/// or until the server closes.
+fn dribble(client: &TestClient) -> thread::JoinHandle<()> {
+    let mut writer = client.writer_clone();
+    thread::spawn(move || {
+        use std::io::Write;
+        for _ in 0..100 {
+            if writer.write_all(b"x").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    })
+}
+
+// ---- Clients that leave ------------------------------------------------
+
+pub fn client_reset_mid_line_is_harmless<M: Model>() {
+    let server = default_server::<M>();
+    let mut rude = TestClient::handshaked(server.addr(), 1);
+    rude.send("ECHO cut off in the mid");
+    rude.reset();
+    let mut next = TestClient::handshaked(server.addr(), 2);
+    next.exchange("ECHO fine", "ECHO fine");
+    next.stats_until(|stats| stats.active == 1);
+    server.stop();
+}
+
+pub fn client_reset_mid_handshake_and_mid_work_is_harmless<M: Model>() {
+    let server = default_server::<M>();
+    let mut mid_handshake = TestClient::connect(server.addr());
+    mid_handshake.exchange("HELLO 1", "HELLO 2");
+    mid_handshake.reset();
+    let mut mid_work = TestClient::handshaked(server.addr(), 1);
+    mid_work.send("WORK 200000\n");
+    mid_work.reset();
+    let mut mid_sleep = TestClient::handshaked(server.addr(), 1);
+    mid_sleep.send("SLEEP 100\nECHO never read\n");
+    mid_sleep.reset();
+    let mut next = TestClient::handshaked(server.addr(), 2);
+    next.exchange("ECHO fine", "ECHO fine");
+    let stats = next.stats_until(|stats| stats.active == 1);
+    assert_eq!((stats.accepted, stats.handshakes), (4, 3));
+    server.stop();
+}
+
+pub fn half_close_gets_every_complete_line_answered<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::connect(server.addr());
+    client.send("HELLO 1\nHELLO 3\nECHO a\nWORK 5\nECHO partial");
+    client.half_close();
+    client.expect("HELLO 2");
+    client.expect("ECHO a");
+    client.expect(&done(5));
+    client.expect_closed();
+    // A lone HELLO is answered too.
+    let mut early = TestClient::connect(server.addr());
+    early.send("HELLO 8\n");
+    early.half_close();
+    early.expect("HELLO 9");
+    early.expect_closed();
+    server.stop();
+}
+
+// ---- Shutdown ----------------------------------------------------------
+
+pub fn shutdown_while_sleep_runs_answers_then_says_bye<M: Model>() {
+    let mut server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.exchange("ECHO before", "ECHO before");
+    client.send("SLEEP 400\n");
+    thread::sleep(Duration::from_millis(100));
+    server.begin_stop();
+    client.expect("SLEPT 400");
+    client.expect_final("BYE");
+    assert!(
+        server.finished_within(STOP_LIMIT),
+        "the server did not return"
+    );
+}
+
+pub fn shutdown_answers_pipelined_lines_already_read<M: Model>() {
+    let mut server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.exchange("ECHO ready", "ECHO ready");
+    // One write: the server reads all four lines at once, and must answer
+    // every one of them before BYE even though it is shutting down.
+    client.send("ECHO 1\nSLEEP 300\nECHO 2\nECHO 3\nECHO part");
+    client.expect("ECHO 1");
+    server.begin_stop();
+    for want in ["SLEPT 300", "ECHO 2", "ECHO 3"] {
+        client.expect(want);
+    }
+    client.expect_final("BYE");
+    assert!(
+        server.finished_within(STOP_LIMIT),
+        "the server did not return"
+    );
+}
+
+pub fn shutdown_says_bye_during_the_handshake<M: Model>() {
+    let mut server = default_server::<M>();
+    let mut client = TestClient::connect(server.addr());
+    client.exchange("HELLO 1", "HELLO 2");
+    server.begin_stop();
+    client.expect_final("BYE");
+    assert!(
+        server.finished_within(STOP_LIMIT),
+        "the server did not return"
+    );
+}
+
+pub fn shutdown_of_an_idle_server_returns<M: Model>() {
+    let server = default_server::<M>();
+    let addr = server.addr();
+    server.stop();
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "a stopped server must not accept connections"
+    );
+}
+
+// ---- Several connections at once (not 01) ------------------------------
+
+pub fn connections_are_served_concurrently<M: Model>() {
+    let server = default_server::<M>();
+    let mut first = TestClient::connect(server.addr());
+    let mut second = TestClient::connect(server.addr());
+    first.exchange("HELLO 1", "HELLO 2");
+    second.exchange("HELLO 10", "HELLO 11");
+    first.send("HELLO 3\n");
+    second.send("HELLO 12\n");
+    second.exchange("ECHO second", "ECHO second");
+    first.exchange("ECHO first", "ECHO first");
+    server.stop();
+}
+
+pub fn over_the_limit_gets_busy<M: Model>() {
+    let server = server::<M>(|args| args.max_connections = Some(2));
+    let mut first = TestClient::handshaked(server.addr(), 1);
+    let _second = TestClient::handshaked(server.addr(), 1);
+    let mut third = TestClient::connect(server.addr());
+    third.expect_final("ERR busy");
+    let stats = first.stats();
+    assert_eq!(
+        (stats.active, stats.accepted, stats.rejected, stats.errors),
+        (2, 3, 1, 0)
+    );
+    // A place freed is a place taken.
+    first.exchange("QUIT", "BYE");
+    first.expect_closed();
+    let mut fourth = TestClient::connect(server.addr());
+    fourth.handshake(7);
+    fourth.stats_until(|stats| stats.active == 2 && stats.accepted == 4);
+    server.stop();
+}
+
+pub fn shutdown_says_bye_to_every_connection<M: Model>() {
+    let mut server = default_server::<M>();
+    let mut clients: Vec<TestClient> = (0..5)
+        .map(|x| TestClient::handshaked(server.addr(), x))
+        .collect();
+    let mut handshaking = TestClient::connect(server.addr());
+    handshaking.exchange("HELLO 1", "HELLO 2");
+    for client in &mut clients {
+        client.exchange("ECHO up", "ECHO up");
+    }
+    server.begin_stop();
+    for client in clients.iter_mut().chain([&mut handshaking]) {
+        client.expect_final("BYE");
+    }
+    assert!(
+        server.finished_within(STOP_LIMIT),
+        "the server did not return"
+    );
+}
+
+pub fn counters_add_up_under_concurrent_clients<M: Model>() {
+    let server = default_server::<M>();
+    let addr = server.addr();
+    let workers: Vec<_> = (0..8u64)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut client = TestClient::handshaked(addr, i);
+                for n in 0..20 {
+                    client.exchange(&format!("ECHO {i}-{n}"), &format!("ECHO {i}-{n}"));
+                }
+                client.exchange("QUIT", "BYE");
+                client.expect_closed();
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("client thread");
+    }
+    let mut observer = TestClient::handshaked(addr, 99);
+    let stats = observer.stats_until(|stats| stats.active == 1);
+    assert_eq!(
+        (
+            stats.accepted,
+            stats.handshakes,
+            stats.requests,
+            stats.errors
+        ),
+        (9, 9, 8 * 21 + 1, 0)
+    );
+    server.stop();
+}
