@@ -3,6 +3,8 @@
 //! Standard output is kept for what scripts read (the servers' final
 //! counters line, the load tester's JSON), so logs never go there.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the log subscriber. The level comes from `RUST_LOG` (for
@@ -13,5 +15,7 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, plain text for a pipe or file.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

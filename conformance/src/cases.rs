@@ -190,6 +190,24 @@ pub fn too_many_bytes_without_newline_close_early<M: Model>() {
     server.stop();
 }
 
+pub fn the_server_drains_after_its_final_line<M: Model>() {
+    let server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.send("QUIT\n");
+    client.expect_final("BYE");
+    // After its final line the server shuts down its write side but keeps
+    // reading (and discarding) for a while, so that a client still sending
+    // does not turn the close into a reset. Had it closed outright, these
+    // writes would meet a reset and fail.
+    for _ in 0..3 {
+        thread::sleep(Duration::from_millis(20));
+        client
+            .send_lossy("ECHO still talking\n")
+            .expect("the server must still be draining, not resetting");
+    }
+    server.stop();
+}
+
 pub fn a_line_exactly_at_the_limit_is_served<M: Model>() {
     let server = server::<M>(|args| args.max_line = 64);
     let mut client = TestClient::handshaked(server.addr(), 1);

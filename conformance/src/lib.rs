@@ -22,6 +22,8 @@
 //!
 //! - [`client`]: the test client.
 //! - [`server`]: the [`Model`] trait and a running server handle.
+//! - [`process`]: a server binary run as a child process, for what only a
+//!   process shows: signals, the exit status, the final line.
 //! - [`cases`]: one function per rule.
 
 // A test suite: a panic is how a case reports a failure.
@@ -29,6 +31,7 @@
 
 pub mod cases;
 pub mod client;
+pub mod process;
 pub mod server;
 
 pub use client::TestClient;
@@ -59,6 +62,7 @@ macro_rules! conformance_tests {
             request_errors_keep_the_connection_open,
             stats_counts_what_happened,
             quit_says_bye_and_closes,
+            the_server_drains_after_its_final_line,
             handshake_timeout_closes_silent_clients,
             handshake_timeout_closes_slow_clients,
             idle_timeout_closes_idle_connections,
