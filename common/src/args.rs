@@ -13,6 +13,15 @@ use protocol::SessionConfig;
 use crate::duration::{parse_duration, zero_disables};
 use crate::limits::default_max_connections;
 
+/// What a server's accept loop needs besides the per-connection limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Most connections served at once (`--max-connections`).
+    pub max_connections: usize,
+    /// How long connections get to finish after a shutdown starts.
+    pub shutdown_grace: Duration,
+}
+
 /// Limits and timeouts shared by every server.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
@@ -74,6 +83,14 @@ impl CommonArgs {
             max_sleep_ms: self.max_sleep,
             handshake_timeout: zero_disables(self.handshake_timeout),
             idle_timeout: zero_disables(self.idle_timeout),
+        }
+    }
+
+    /// How the server admits connections and shuts down.
+    pub fn serve_config(&self, fd_limit: u64) -> ServeConfig {
+        ServeConfig {
+            max_connections: self.max_connections(fd_limit),
+            shutdown_grace: self.shutdown_grace,
         }
     }
 

@@ -25,6 +25,6 @@ pub mod logging;
 pub mod shutdown;
 pub mod signals;
 
-pub use args::CommonArgs;
+pub use args::{CommonArgs, ServeConfig};
 pub use duration::parse_duration;
 pub use shutdown::Shutdown;

@@ -1,0 +1,271 @@
+//! # Model 03: a Tokio task per connection
+//!
+//! Each connection gets a *task*: a future that Tokio polls when its socket
+//! is ready, on a small pool of worker threads (one per core by default).
+//! A task waiting for bytes is not a blocked thread, only a few hundred
+//! bytes of state in a queue, so a server holds tens of thousands of idle
+//! connections in the memory 02 spends on a few hundred threads. Waiting
+//! for the socket, a timeout and the shutdown at once is one `select!`.
+//!
+//! **What it costs, and the trap.** A task only gives its thread back at an
+//! `.await`. `WORK` (CPU) and `SLEEP` (a blocking call) have no `.await`
+//! inside: they run *inline*, right here on the runtime's worker thread,
+//! and while they run, every other task queued on that thread waits, however
+//! little it has to do. With two workers, two `SLEEP 1000` requests freeze
+//! every connection for a second. That is the trap this model is here to
+//! show, and measured in the book; model 04 is the same file with `WORK`
+//! and `SLEEP` moved off the runtime (`diff` the two to see exactly how).
+//!
+//! Memory per idle connection is the figure the book leads with, so a task
+//! keeps no buffers while it waits: the read buffer lives on the stack only
+//! between a readiness wake-up and the hand-over to the session (which
+//! copies only an unfinished line), and replies are built in a fresh
+//! `Vec` that is freed as soon as it is written.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::ServeConfig;
+use protocol::{Action, CLOSE_DRAIN, Reply, ServerState, Session, work};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How many bytes one read takes at most. The buffer is on the stack and
+/// exists only while data is being handed to the session.
+const READ_CHUNK: usize = 4096;
+
+/// Accepts and serves connections until `shutdown` completes, then lets
+/// the open connections finish (answer what they read, say `BYE`) for at
+/// most `config.shutdown_grace`.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    // One permit per connection served. `try_acquire` never waits: over
+    // the limit, the client is told `ERR busy` at once instead of sitting
+    // unserved in a queue it cannot see.
+    let limit = Arc::new(Semaphore::new(config.max_connections));
+    // Cancelled when the shutdown starts; every connection task watches it.
+    let stop = CancellationToken::new();
+    // Knows when every connection task has finished.
+    let connections = TaskTracker::new();
+
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => stream,
+            Err(error) => {
+                sleep(common::accept::pause_after(&error)).await;
+                continue;
+            }
+        };
+        state.counters.connection_accepted();
+        match Arc::clone(&limit).try_acquire_owned() {
+            Ok(permit) => {
+                let session = state.admit(std::time::Instant::now());
+                connections.spawn(serve_connection(stream, session, permit, stop.clone()));
+            }
+            Err(_) => {
+                connections.spawn(reject(stream, state.reject()));
+            }
+        }
+    }
+
+    // Stop accepting: from now on, new connections are refused.
+    drop(listener);
+    stop.cancel();
+    connections.close();
+    if timeout(config.shutdown_grace, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            still_open = connections.len(),
+            "grace period over; leaving the connections still open"
+        );
+    }
+}
+
+/// Serves one admitted connection until the conversation ends, then closes
+/// it. The `session` and the `permit` are dropped last, after the socket is
+/// closed, so the connection counts against the limit until it is gone.
+pub async fn serve_connection(
+    mut stream: TcpStream,
+    mut session: Session,
+    permit: OwnedSemaphorePermit,
+    stop: CancellationToken,
+) {
+    // Small messages: send each at once instead of waiting to fill a packet.
+    let _ = stream.set_nodelay(true);
+    match converse(&mut stream, &mut session, &stop).await {
+        Ok(Ending::FinalLineSent) => close_gracefully(&mut stream).await,
+        Ok(Ending::ClientClosed) => {}
+        // A reset or a broken pipe is the client's business, not news.
+        Err(error) => tracing::debug!(%error, "connection ended"),
+    }
+    drop(stream);
+    drop(session);
+    drop(permit);
+}
+
+/// How a conversation ended.
+enum Ending {
+    /// A final line (`BYE`, `ERR …`) went out: close gracefully.
+    FinalLineSent,
+    /// The client closed its side after every complete line was answered.
+    ClientClosed,
+}
+
+/// The conversation: answer every complete line, then wait for more bytes,
+/// a timeout or the shutdown, until a final line is sent or the client
+/// leaves.
+async fn converse(
+    stream: &mut TcpStream,
+    session: &mut Session,
+    stop: &CancellationToken,
+) -> io::Result<Ending> {
+    loop {
+        let mut out = Vec::new();
+        while let Some(action) = session.next_action() {
+            match action {
+                Action::Send(reply) => reply.write_line(&mut out),
+                Action::SendAndClose(reply) => {
+                    reply.write_line(&mut out);
+                    send(stream, out).await?;
+                    return Ok(Ending::FinalLineSent);
+                }
+                // The trap: CPU work and a blocking call, inline on the
+                // runtime thread. Nothing else runs on this thread meanwhile.
+                Action::Work(units) => Reply::Done {
+                    units,
+                    digest: work(units),
+                }
+                .write_line(&mut out),
+                Action::Sleep(ms) => {
+                    send(stream, std::mem::take(&mut out)).await?;
+                    std::thread::sleep(Duration::from_millis(ms));
+                    Reply::Slept(ms).write_line(&mut out);
+                }
+            }
+        }
+        send(stream, out).await?;
+        session.replies_sent(std::time::Instant::now());
+
+        if stop.is_cancelled() {
+            // Every complete line read so far has been answered.
+            send(stream, session.on_shutdown().to_line()).await?;
+            return Ok(Ending::FinalLineSent);
+        }
+        // Wait for whichever comes first: bytes, the deadline, the shutdown.
+        let deadline = session.deadline().map(Instant::from_std);
+        let woken_by = tokio::select! {
+            ready = readable(stream) => ready.map(|()| Wake::Readable)?,
+            () = sleep_until_deadline(deadline) => Wake::Deadline,
+            () = stop.cancelled() => Wake::Shutdown,
+        };
+        // Acted on after `select!`, whose futures live until its end.
+        match woken_by {
+            Wake::Readable => match read_now(stream, session)? {
+                Some(0) => return Ok(Ending::ClientClosed),
+                _ => {}
+            },
+            Wake::Deadline => {
+                send(stream, session.on_timeout().to_line()).await?;
+                return Ok(Ending::FinalLineSent);
+            }
+            Wake::Shutdown => {} // go round: the check above says BYE
+        }
+    }
+}
+
+/// What ended a wait for bytes.
+enum Wake {
+    Readable,
+    Deadline,
+    Shutdown,
+}
+
+/// Reads what the socket holds into a buffer on the stack and hands it to
+/// the session: `Some(n)` bytes (0: the client closed its side), `None` if
+/// the readiness was spurious. No `.await` here, so the buffer is never part
+/// of the task's state: an idle connection holds no read buffer.
+fn read_now(stream: &TcpStream, session: &mut Session) -> io::Result<Option<usize>> {
+    let mut chunk = [0u8; READ_CHUNK];
+    match stream.try_read(&mut chunk) {
+        Ok(n) => {
+            session.receive(&chunk[..n]);
+            Ok(Some(n))
+        }
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Completes at the deadline, or never if there is none.
+async fn sleep_until_deadline(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits until the socket has bytes to read (or has closed).
+///
+/// `poll_read_ready` keeps the task's waker in the socket's own slot, so
+/// this future is one pointer; `TcpStream::readable()` would put a 150-byte
+/// waiter in every connection's task. One reader per socket is all we have.
+async fn readable(stream: &TcpStream) -> io::Result<()> {
+    std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await
+}
+
+/// Writes a batch of replies; the buffer is freed when it has been sent.
+async fn send(stream: &mut TcpStream, bytes: Vec<u8>) -> io::Result<()> {
+    if !bytes.is_empty() {
+        stream.write_all(&bytes).await?;
+    }
+    Ok(())
+}
+
+/// Turns away a connection over the limit: `ERR busy`, then close.
+async fn reject(mut stream: TcpStream, busy: Reply<'static>) {
+    let _ = stream.set_nodelay(true);
+    if stream.write_all(&busy.to_line()).await.is_ok() {
+        close_gracefully(&mut stream).await;
+    }
+}
+
+/// Closes after a final line without destroying it: send FIN, read and
+/// discard what the client still sends for up to `CLOSE_DRAIN` (closing
+/// with unread bytes would send a reset), then close.
+async fn close_gracefully(stream: &mut TcpStream) {
+    let _ = stream.shutdown().await;
+    let _ = timeout(CLOSE_DRAIN, discard_until_closed(stream)).await;
+}
+
+/// Reads and throws away until the client closes or the socket fails.
+async fn discard_until_closed(stream: &TcpStream) {
+    loop {
+        if readable(stream).await.is_err() {
+            return;
+        }
+        let mut discard = [0u8; 1024];
+        match stream.try_read(&mut discard) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
+        }
+    }
+}
