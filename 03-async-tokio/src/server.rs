@@ -177,10 +177,11 @@ async fn converse(
         };
         // Acted on after `select!`, whose futures live until its end.
         match woken_by {
-            Wake::Readable => match read_now(stream, session)? {
-                Some(0) => return Ok(Ending::ClientClosed),
-                _ => {}
-            },
+            Wake::Readable => {
+                if read_now(stream, session)? == Some(0) {
+                    return Ok(Ending::ClientClosed);
+                }
+            }
             Wake::Deadline => {
                 send(stream, session.on_timeout().to_line()).await?;
                 return Ok(Ending::FinalLineSent);
