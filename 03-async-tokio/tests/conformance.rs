@@ -1,5 +1,8 @@
 //! The shared conformance suite, run against 03-async-tokio in-process.
 
+// A test's panics are its failures.
+#![allow(clippy::unwrap_used)]
+
 use std::net::TcpListener;
 
 use common::CommonArgs;
