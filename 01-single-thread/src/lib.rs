@@ -5,9 +5,10 @@
 //!
 //! - [`server`]: the whole model, in one file: the accept loop and the
 //!   blocking conversation with one client. 02-thread-pool reuses
-//!   [`serve_connection`] unchanged and only changes who calls it.
+//!   [`serve_connection`] and [`close_gracefully`] unchanged and only
+//!   changes who calls them.
 //! - `main.rs`: flags, logging, signals, then [`run`].
 
 pub mod server;
 
-pub use server::{run, serve_connection};
+pub use server::{close_gracefully, run, serve_connection};

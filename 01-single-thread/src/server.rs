@@ -182,7 +182,7 @@ fn send(mut stream: &TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
 /// the client has read the final line. So: send FIN (shut down the write
 /// side), read and discard what the client still sends for up to
 /// `CLOSE_DRAIN`, then close.
-fn close_gracefully(mut stream: &TcpStream) {
+pub fn close_gracefully(mut stream: &TcpStream) {
     let _ = stream.shutdown(Direction::Write);
     let until = Instant::now() + CLOSE_DRAIN;
     let mut discard = [0u8; 1024];

@@ -80,6 +80,19 @@ impl TestClient {
         }
     }
 
+    /// Whether an answer has already arrived (without waiting for one).
+    pub fn has_line_waiting(&mut self) -> bool {
+        if !self.reader.buffer().is_empty() {
+            return true;
+        }
+        let stream = self.reader.get_ref();
+        stream.set_nonblocking(true).expect("nonblocking");
+        let mut byte = [0u8; 1];
+        let waiting = matches!(stream.peek(&mut byte), Ok(n) if n > 0);
+        stream.set_nonblocking(false).expect("blocking");
+        waiting
+    }
+
     /// Asserts that the next line is `want`.
     #[track_caller]
     pub fn expect(&mut self, want: &str) {

@@ -5,7 +5,7 @@
 //! (start the server on a listener with these flags; stop it) and adds one
 //! line to its `tests/`:
 //!
-//! ```ignore
+//! ```text
 //! conformance::conformance_tests!(MyModel);
 //! ```
 //!
@@ -22,6 +22,7 @@
 //!
 //! - [`client`]: the test client.
 //! - [`server`]: the [`Model`] trait and a running server handle.
+//! - [`binary`]: cases for a server binary (signals, exit, flags, EMFILE).
 //! - [`process`]: a server binary run as a child process, for what only a
 //!   process shows: signals, the exit status, the final line.
 //! - [`cases`]: one function per rule.
@@ -29,6 +30,7 @@
 // A test suite: a panic is how a case reports a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod binary;
 pub mod cases;
 pub mod client;
 pub mod process;

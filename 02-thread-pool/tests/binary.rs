@@ -1,0 +1,9 @@
+//! The `02-thread-pool` binary as a user runs it: flags, signals, the exit
+//! status, the final counters line, and running out of file descriptors.
+
+conformance::binary_tests!(
+    env!("CARGO_BIN_EXE_02-thread-pool"),
+    "02-thread-pool",
+    "127.0.0.1:7802"
+);
+conformance::accept_recovery_tests!(env!("CARGO_BIN_EXE_02-thread-pool"));

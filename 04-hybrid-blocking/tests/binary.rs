@@ -1,0 +1,9 @@
+//! The `04-hybrid-blocking` binary as a user runs it: flags, signals, the exit
+//! status, the final counters line, and running out of file descriptors.
+
+conformance::binary_tests!(
+    env!("CARGO_BIN_EXE_04-hybrid-blocking"),
+    "04-hybrid-blocking",
+    "127.0.0.1:7804"
+);
+conformance::accept_recovery_tests!(env!("CARGO_BIN_EXE_04-hybrid-blocking"));

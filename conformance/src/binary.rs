@@ -1,0 +1,302 @@
+//! Cases for a server *binary*: flags, signals, the exit status, the final
+//! counters line, the grace period's hard edge, and recovering when the
+//! process runs out of file descriptors. Each model's `tests/binary.rs`
+//! runs them with `binary_tests!` (and `accept_recovery_tests!`).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt as _;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use protocol::CounterSnapshot;
+
+use crate::client::TestClient;
+use crate::process::ServerProcess;
+
+/// Generous: a server must exit long before this, but a loaded CI machine
+/// may be slow to start one.
+const EXIT_LIMIT: Duration = Duration::from_secs(20);
+
+/// Generates the binary cases for one server binary.
+#[macro_export]
+macro_rules! binary_tests {
+    ($binary:expr, $model:expr, $default_addr:expr) => {
+        #[test]
+        fn sigterm_says_bye_and_prints_the_final_counters() {
+            $crate::binary::sigterm_says_bye_and_prints_the_final_counters($binary);
+        }
+        #[test]
+        fn sigint_stops_an_idle_server_with_status_zero() {
+            $crate::binary::sigint_stops_an_idle_server_with_status_zero($binary);
+        }
+        #[test]
+        fn the_process_exits_within_the_grace_period_even_mid_sleep() {
+            $crate::binary::exits_within_the_grace_period($binary, "SLEEP 60000");
+        }
+        #[test]
+        fn the_process_exits_within_the_grace_period_even_mid_work() {
+            $crate::binary::exits_within_the_grace_period($binary, "WORK 100000000");
+        }
+        #[test]
+        fn the_startup_line_names_address_model_and_file_limit() {
+            $crate::binary::the_startup_line_names_address_model_and_file_limit($binary, $model);
+        }
+        #[test]
+        fn help_lists_every_flag() {
+            $crate::binary::help_lists_every_flag($binary, $default_addr);
+        }
+        #[test]
+        fn bad_flags_and_busy_ports_fail_with_a_clear_message() {
+            $crate::binary::bad_flags_and_busy_ports_fail_with_a_clear_message($binary);
+        }
+    };
+}
+
+/// Generates the case where `accept` runs out of file descriptors.
+#[macro_export]
+macro_rules! accept_recovery_tests {
+    ($binary:expr) => {
+        #[test]
+        fn running_out_of_file_descriptors_pauses_accept_and_recovers() {
+            $crate::binary::running_out_of_file_descriptors_pauses_accept_and_recovers($binary);
+        }
+    };
+}
+
+/// The counters in the `final counters: …` line, which must be the last.
+pub fn final_counters(stdout: &str) -> CounterSnapshot {
+    let last = stdout.lines().last().unwrap_or_default();
+    let counters = last
+        .strip_prefix("final counters: ")
+        .unwrap_or_else(|| panic!("the last line is not the final counters: {last:?}"));
+    CounterSnapshot::parse(counters).unwrap_or_else(|| panic!("bad counters: {last:?}"))
+}
+
+pub fn sigterm_says_bye_and_prints_the_final_counters(binary: &str) {
+    let server = ServerProcess::start(binary, &[]);
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.exchange("ECHO over the wire", "ECHO over the wire");
+    let finished = thread::scope(|scope| {
+        let reader = scope.spawn(move || client.expect_final("BYE"));
+        let finished = server.stop_with(libc::SIGTERM, EXIT_LIMIT);
+        reader.join().expect("client thread");
+        finished
+    });
+    assert!(finished.status.success(), "exit status {}", finished.status);
+    assert_eq!(
+        final_counters(&finished.stdout).to_string(),
+        "active=0 accepted=1 handshakes=1 requests=1 errors=0 rejected=0"
+    );
+    assert_eq!(
+        finished.stdout.lines().count(),
+        1,
+        "logs go to stderr, not stdout"
+    );
+}
+
+pub fn sigint_stops_an_idle_server_with_status_zero(binary: &str) {
+    let server = ServerProcess::start(binary, &[]);
+    let finished = server.stop_with(libc::SIGINT, EXIT_LIMIT);
+    assert!(finished.status.success());
+    assert_eq!(final_counters(&finished.stdout), CounterSnapshot::default());
+}
+
+/// `request` keeps a thread busy for a minute or more; the process must
+/// still exit soon after the 300 ms grace period.
+pub fn exits_within_the_grace_period(binary: &str, request: &str) {
+    let server = ServerProcess::start(
+        binary,
+        &[
+            "--max-sleep",
+            "60000",
+            "--max-work",
+            "100000000",
+            "--shutdown-grace",
+            "300ms",
+        ],
+    );
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    client.send(format!("{request}\n"));
+    thread::sleep(Duration::from_millis(200));
+    let finished = server.stop_with(libc::SIGTERM, EXIT_LIMIT);
+    assert!(finished.status.success(), "exit status {}", finished.status);
+    let counters = final_counters(&finished.stdout);
+    assert_eq!((counters.handshakes, counters.requests), (1, 1));
+}
+
+pub fn the_startup_line_names_address_model_and_file_limit(binary: &str, model: &str) {
+    let server = ServerProcess::start(binary, &[]);
+    let addr = server.addr();
+    let finished = server.stop_with(libc::SIGTERM, EXIT_LIMIT);
+    let startup = finished
+        .stderr
+        .lines()
+        .find(|line| line.contains("listening"))
+        .unwrap_or_else(|| panic!("no startup line in {:?}", finished.stderr));
+    for part in [&addr.to_string(), model, "fd_limit="] {
+        assert!(startup.contains(part), "{part:?} missing from {startup:?}");
+    }
+}
+
+pub fn help_lists_every_flag(binary: &str, default_addr: &str) {
+    let output = Command::new(binary)
+        .arg("--help")
+        .output()
+        .expect("run --help");
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).expect("UTF-8 help");
+    for flag in [
+        "--addr",
+        "--max-connections",
+        "--max-line",
+        "--handshake-timeout",
+        "--idle-timeout",
+        "--shutdown-grace",
+        "--max-work",
+        "--max-sleep",
+        default_addr,
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
+
+pub fn bad_flags_and_busy_ports_fail_with_a_clear_message(binary: &str) {
+    let output = Command::new(binary)
+        .args(["--idle-timeout", "soon"])
+        .output()
+        .expect("run with a bad flag");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--idle-timeout") && stderr.contains("10s"),
+        "{stderr}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("address").to_string();
+    let output = Command::new(binary)
+        .args(["--addr", &addr])
+        .output()
+        .expect("run on a busy port");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
+
+/// The server runs with an open-file limit of 64 and gets 100 clients: it
+/// accepts until `accept` fails with EMFILE, must then pause (not spin,
+/// not exit), and serve the waiting clients once the first ones leave.
+pub fn running_out_of_file_descriptors_pauses_accept_and_recovers(binary: &str) {
+    const FD_LIMIT: libc::rlim_t = 64;
+    const CLIENTS: usize = 100;
+    let addr = crate::process::free_port();
+    let mut command = Command::new(binary);
+    command
+        .args(["--addr", &addr.to_string(), "--max-connections", "1000"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: between fork and exec only `setrlimit` runs, which is
+    // async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: FD_LIMIT,
+                rlim_max: FD_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("start the server");
+    // Drain the logs as they come: a full pipe would block the server.
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let logs = thread::spawn(move || {
+        let mut logs = String::new();
+        let _ = std::io::BufReader::new(stderr).read_to_string(&mut logs);
+        logs
+    });
+    let started = Instant::now();
+    let mut clients: Vec<TcpStream> = Vec::new();
+    while clients.len() < CLIENTS {
+        match TcpStream::connect(addr) {
+            Ok(stream) => clients.push(stream),
+            Err(_) if started.elapsed() < EXIT_LIMIT => thread::sleep(Duration::from_millis(20)),
+            Err(error) => panic!("cannot connect: {error}"),
+        }
+    }
+    for client in &mut clients {
+        client.write_all(b"HELLO 1\n").expect("send HELLO");
+    }
+    thread::sleep(Duration::from_millis(500));
+
+    let cpu_before = cpu_seconds(child.id());
+    thread::sleep(Duration::from_secs(1));
+    let cpu_spent = cpu_seconds(child.id()) - cpu_before;
+    assert!(
+        cpu_spent < 0.5,
+        "the server burned {cpu_spent:.2} s of CPU in 1 s while out of descriptors: it spins"
+    );
+
+    let (answered, waiting): (Vec<_>, Vec<_>) = clients.into_iter().partition(has_answer);
+    assert!(!answered.is_empty(), "nobody was served");
+    assert!(
+        !waiting.is_empty(),
+        "every client was served: the limit was never reached"
+    );
+    assert!(
+        child.try_wait().expect("poll").is_none(),
+        "the server exited"
+    );
+    drop(answered); // frees their descriptors in the server
+
+    for mut client in waiting {
+        client.set_read_timeout(Some(EXIT_LIMIT)).expect("timeout");
+        let mut reply = [0u8; 8];
+        client
+            .read_exact(&mut reply)
+            .expect("a waiting client is served after recovery");
+        assert_eq!(&reply, b"HELLO 2\n");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = logs.join().expect("log reader");
+    assert!(
+        logs.contains("out of resources"),
+        "no warning logged: {logs}"
+    );
+}
+
+/// Whether the server has answered this client (without waiting).
+fn has_answer(client: &TcpStream) -> bool {
+    client.set_nonblocking(true).expect("nonblocking");
+    let mut byte = [0u8; 1];
+    let answered = match client.peek(&mut byte) {
+        Ok(n) => n > 0,
+        Err(error) if error.kind() == ErrorKind::WouldBlock => false,
+        Err(error) => panic!("client failed: {error}"),
+    };
+    client.set_nonblocking(false).expect("blocking");
+    answered
+}
+
+/// User plus system CPU time of a process, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let after_name = &stat[stat.rfind(')').expect("command name") + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    // SAFETY: sysconf only reads its argument.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / ticks_per_second
+}
