@@ -1,0 +1,204 @@
+//! The shape of the load: `loadtest run`'s flags, and the `--mix` parser.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::Args;
+use common::parse_duration;
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Kind;
+
+/// `loadtest run`: open N connections, handshake, send requests, measure.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The server to load (loopback only: 127.0.0.0/8 or ::1)
+    #[arg(long, value_name = "IP:PORT")]
+    pub target: SocketAddr,
+
+    /// Connections to open and keep open for the whole run
+    #[arg(long, short = 'c', value_name = "N", default_value_t = 64)]
+    pub connections: usize,
+
+    /// New connections per second while ramping up
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 10_000.0)]
+    pub connect_rate: f64,
+
+    /// How long to send requests once every connection is up
+    #[arg(long, short = 'd', value_name = "DURATION", default_value = "10s",
+          value_parser = parse_duration, conflicts_with = "requests_per_connection")]
+    pub duration: Duration,
+
+    /// Send this many requests on each connection instead of running for
+    /// --duration
+    #[arg(long, value_name = "M")]
+    pub requests_per_connection: Option<u64>,
+
+    /// Request mix in percent, e.g. echo=90,work=10 (kinds: echo, work, sleep)
+    #[arg(long, value_name = "KIND=WEIGHT,...", default_value = "echo=100")]
+    pub mix: Mix,
+
+    /// Bytes of text in each ECHO request
+    #[arg(long, value_name = "BYTES", default_value_t = 16)]
+    pub payload: usize,
+
+    /// Units of each WORK request (about 1 µs each)
+    #[arg(long, value_name = "UNITS", default_value_t = 1000)]
+    pub work_units: u64,
+
+    /// Milliseconds of each SLEEP request
+    #[arg(long, value_name = "MS", default_value_t = 10)]
+    pub sleep_ms: u64,
+
+    /// Open loop: send this many requests per second in total, on schedule,
+    /// whether or not answers have come back (default: closed loop, each
+    /// connection sends its next request when the answer arrives)
+    #[arg(long, value_name = "RPS")]
+    pub rate: Option<f64>,
+
+    /// Longest wait for a connect, a handshake or an answer before it counts
+    /// as a timeout
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// The server's process id, to sample its memory, threads and context
+    /// switches (repeat it for a server run as several processes)
+    #[arg(long = "server-pid", value_name = "PID")]
+    pub server_pids: Vec<u32>,
+
+    /// At least this many client processes (more are used when one
+    /// process's open-file limit is below --connections)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub processes: usize,
+
+    /// Name of the server model, copied into the report
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// Print the result as one JSON object on standard output (the table
+    /// goes to standard error)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Weights of each request kind, from `--mix echo=90,work=10`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mix {
+    /// Weight of `ECHO`.
+    pub echo: u32,
+    /// Weight of `WORK`.
+    pub work: u32,
+    /// Weight of `SLEEP`.
+    pub sleep: u32,
+}
+
+impl Mix {
+    /// The kind for a roll in `0..total()`.
+    pub fn pick(&self, roll: u32) -> Kind {
+        if roll < self.echo {
+            Kind::Echo
+        } else if roll < self.echo + self.work {
+            Kind::Work
+        } else {
+            Kind::Sleep
+        }
+    }
+
+    /// Sum of the weights (never zero).
+    pub fn total(&self) -> u32 {
+        self.echo + self.work + self.sleep
+    }
+
+    /// Whether a kind is in the mix.
+    pub fn includes(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Echo => self.echo > 0,
+            Kind::Work => self.work > 0,
+            Kind::Sleep => self.sleep > 0,
+        }
+    }
+}
+
+impl FromStr for Mix {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Mix, String> {
+        let mut mix = Mix {
+            echo: 0,
+            work: 0,
+            sleep: 0,
+        };
+        for part in text.split(',') {
+            let (kind, weight) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} is not KIND=WEIGHT (e.g. echo=90)"))?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("weight {weight:?} is not a whole number"))?;
+            let slot = match kind.trim() {
+                "echo" => &mut mix.echo,
+                "work" => &mut mix.work,
+                "sleep" => &mut mix.sleep,
+                other => return Err(format!("unknown kind {other:?}: use echo, work or sleep")),
+            };
+            *slot = weight;
+        }
+        if mix.total() == 0 {
+            return Err("the weights add up to zero".into());
+        }
+        if mix.total() > 1_000_000 {
+            return Err("the weights add up to more than 1000000".into());
+        }
+        Ok(mix)
+    }
+}
+
+impl fmt::Display for Mix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "echo={},work={},sleep={}",
+            self.echo, self.work, self.sleep
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_parses_and_picks_by_weight() {
+        let mix: Mix = "echo=90,work=10".parse().unwrap();
+        assert_eq!(
+            mix,
+            Mix {
+                echo: 90,
+                work: 10,
+                sleep: 0
+            }
+        );
+        assert_eq!(mix.pick(0), Kind::Echo);
+        assert_eq!(mix.pick(89), Kind::Echo);
+        assert_eq!(mix.pick(90), Kind::Work);
+        assert!(!mix.includes(Kind::Sleep));
+        let sleepy: Mix = "sleep=1".parse().unwrap();
+        assert_eq!(sleepy.pick(0), Kind::Sleep);
+    }
+
+    #[test]
+    fn bad_mixes_say_why() {
+        for (text, reason) in [
+            ("echo", "KIND=WEIGHT"),
+            ("echo=x", "whole number"),
+            ("write=5", "unknown kind"),
+            ("echo=0", "zero"),
+        ] {
+            let error = text.parse::<Mix>().unwrap_err();
+            assert!(error.contains(reason), "{text}: {error}");
+        }
+    }
+}

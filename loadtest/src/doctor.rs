@@ -1,0 +1,212 @@
+//! `loadtest doctor`: what stands between this machine and N connections,
+//! and how to fix it, before a run fails with a wall of connect errors.
+
+use std::fmt;
+use std::fs;
+use std::net::SocketAddr;
+
+use nix::sys::resource::{Resource, getrlimit};
+
+use crate::plan::{FD_RESERVE, source_addresses, usable_ports};
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What was checked.
+    pub topic: &'static str,
+    /// Whether it stands in the way of the run.
+    pub blocking: bool,
+    /// What was found.
+    pub detail: String,
+    /// How to fix it, when something needs fixing.
+    pub fix: Option<String>,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = if self.blocking { "PROBLEM" } else { "ok" };
+        write!(f, "{mark:>7}  {:<16} {}", self.topic, self.detail)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "\n{:>7}  {:<16} fix: {fix}", "", "")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the doctor reads from the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    /// Open-file limit (soft, hard).
+    pub fd_limit: (u64, u64),
+    /// `net.ipv4.ip_local_port_range`.
+    pub port_range: (u16, u16),
+    /// `net.core.somaxconn`.
+    pub somaxconn: Option<u64>,
+}
+
+impl Machine {
+    /// Reads the machine's limits.
+    pub fn read() -> Machine {
+        Machine {
+            fd_limit: getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024)),
+            port_range: read_port_range().unwrap_or((32768, 60999)),
+            somaxconn: read_number("/proc/sys/net/core/somaxconn"),
+        }
+    }
+}
+
+/// Checks a run of `connections` to `target` with at most `processes`
+/// client processes allowed (`None`: as many as needed).
+pub fn examine(machine: &Machine, target: SocketAddr, connections: usize) -> Vec<Finding> {
+    let mut findings = vec![check_target(target)];
+    findings.push(check_files(machine, connections));
+    findings.push(check_ports(machine, target, connections));
+    findings.push(check_backlog(machine, connections));
+    findings
+}
+
+fn check_target(target: SocketAddr) -> Finding {
+    let loopback = target.ip().is_loopback();
+    Finding {
+        topic: "target",
+        blocking: !loopback,
+        detail: if loopback {
+            format!("{target} is on loopback")
+        } else {
+            format!(
+                "{target} is not a loopback address; this tester only loads servers on this machine"
+            )
+        },
+        fix: (!loopback).then(|| "run the server here and target 127.0.0.1:<port>".to_owned()),
+    }
+}
+
+fn check_files(machine: &Machine, connections: usize) -> Finding {
+    let (soft, hard) = machine.fd_limit;
+    let per_process = hard.saturating_sub(FD_RESERVE).max(1);
+    let processes = (connections as u64).div_ceil(per_process).max(1);
+    let mut detail =
+        format!("open-file limit {soft} (hard {hard}): {per_process} connections per process");
+    if processes > 1 {
+        detail.push_str(&format!(
+            "; {connections} connections take {processes} client processes (done automatically), \
+             and a server with the same limit needs {processes} processes on one port (--reuse-port)"
+        ));
+    }
+    Finding {
+        topic: "open files",
+        blocking: false,
+        detail,
+        fix: (hard < 65536 && processes > 1).then(|| {
+            "where allowed, raise the hard limit (ulimit -Hn, /etc/security/limits.conf, or LimitNOFILE= in systemd)".to_owned()
+        }),
+    }
+}
+
+fn check_ports(machine: &Machine, target: SocketAddr, connections: usize) -> Finding {
+    let (low, high) = machine.port_range;
+    let per_source = usable_ports(machine.port_range);
+    let sources = source_addresses(target.ip(), connections, per_source)
+        .len()
+        .max(1);
+    let capacity = per_source * if target.is_ipv6() { 1 } else { 250 };
+    let blocking = connections > capacity;
+    Finding {
+        topic: "ephemeral ports",
+        blocking,
+        detail: format!(
+            "range {low}-{high}: about {per_source} connections per source address to one port; \
+             {connections} connections use {sources} source address(es)"
+        ),
+        fix: blocking.then(|| {
+            if target.is_ipv6() {
+                "IPv6 loopback has one address: target 127.0.0.1 instead".to_owned()
+            } else {
+                "widen the range: sysctl -w net.ipv4.ip_local_port_range=\"1024 65000\"".to_owned()
+            }
+        }),
+    }
+}
+
+fn check_backlog(machine: &Machine, connections: usize) -> Finding {
+    let Some(somaxconn) = machine.somaxconn else {
+        return Finding {
+            topic: "listen backlog",
+            blocking: false,
+            detail: "net.core.somaxconn unreadable".into(),
+            fix: None,
+        };
+    };
+    let short = somaxconn < 1024 && connections > somaxconn as usize;
+    Finding {
+        topic: "listen backlog",
+        blocking: false,
+        detail: format!(
+            "net.core.somaxconn = {somaxconn}: a burst of connects beyond it waits for SYN retries (1 s, 3 s, …)"
+        ),
+        fix: short.then(|| "sysctl -w net.core.somaxconn=4096, or lower --connect-rate".to_owned()),
+    }
+}
+
+fn read_port_range() -> Option<(u16, u16)> {
+    let text = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut numbers = text.split_whitespace().map(str::parse::<u16>);
+    Some((numbers.next()?.ok()?, numbers.next()?.ok()?))
+}
+
+fn read_number(path: &str) -> Option<u64> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine() -> Machine {
+        Machine {
+            fd_limit: (20_000, 20_000),
+            port_range: (32768, 60999),
+            somaxconn: Some(4096),
+        }
+    }
+
+    #[test]
+    fn a_hundred_thousand_on_loopback_is_possible_with_help() {
+        let findings = examine(&machine(), "127.0.0.1:7803".parse().unwrap(), 100_000);
+        assert!(findings.iter().all(|f| !f.blocking), "{findings:?}");
+        let files = findings.iter().find(|f| f.topic == "open files").unwrap();
+        assert!(
+            files.detail.contains("6 client processes"),
+            "{}",
+            files.detail
+        );
+        let ports = findings
+            .iter()
+            .find(|f| f.topic == "ephemeral ports")
+            .unwrap();
+        assert!(
+            ports.detail.contains("4 source address"),
+            "{}",
+            ports.detail
+        );
+    }
+
+    #[test]
+    fn names_what_stands_in_the_way() {
+        let remote = examine(&machine(), "10.0.0.1:7803".parse().unwrap(), 10);
+        assert!(remote.iter().any(|f| f.topic == "target" && f.blocking));
+        let six = examine(&machine(), "[::1]:7803".parse().unwrap(), 100_000);
+        let ports = six.iter().find(|f| f.topic == "ephemeral ports").unwrap();
+        assert!(ports.blocking && ports.fix.as_deref().unwrap().contains("127.0.0.1"));
+        let small = Machine {
+            somaxconn: Some(128),
+            ..machine()
+        };
+        let backlog = examine(&small, "127.0.0.1:1".parse().unwrap(), 10_000);
+        assert!(
+            backlog
+                .iter()
+                .any(|f| f.topic == "listen backlog" && f.fix.is_some())
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! The shared load tester: `loadtest run`, `doctor` and `probe`.
+//!
+//! It drives any of the four servers (or several processes of one) up to
+//! 100k connections from this one machine, measures connect, handshake and
+//! request latency honestly (open-loop latency counts from the intended send
+//! time, so a stalled server cannot hide behind a waiting client), checks
+//! every answer, and reads the server's memory per connection from `/proc`.
+//!
+//! # Layout
+//!
+//! - [`args`]: the flags of `run` and the `--mix` syntax.
+//! - [`plan`]: dividing the connections over processes and source addresses.
+//! - [`client`]: one client process's connections and request loops.
+//! - [`metrics`]: histograms and failure counts, and merging them.
+//! - [`server_stats`]: the server's RSS, threads and the kernel's TCP memory.
+//! - [`doctor`]: what stands in the way of N connections, and the fix.
+//! - [`runner`]: the parent process: workers, sampling, progress.
+//! - [`report`]: the table and the JSON.
+//! - [`probe`]: one connection, every request, the transcript.
+
+pub mod args;
+pub mod client;
+pub mod doctor;
+pub mod metrics;
+pub mod plan;
+pub mod probe;
+pub mod report;
+pub mod runner;
+pub mod server_stats;

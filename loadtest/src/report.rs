@@ -1,0 +1,338 @@
+//! The result of a run: a readable table, and the JSON object of the
+//! `--json` contract (DESIGN.md, "Load tester").
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::args::RunArgs;
+use crate::metrics::{Failure, Kind, Measured, Percentiles};
+use crate::server_stats::ProcSample;
+
+/// Everything `loadtest run` reports. Field names are the JSON contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The server model, when given with `--model`.
+    pub model: Option<String>,
+    /// The server's address.
+    pub target: String,
+    /// `closed` (next request when the answer is back) or `open` (on schedule).
+    pub mode: &'static str,
+    /// The request mix.
+    pub mix: String,
+    /// Connections asked for.
+    pub connections_requested: u64,
+    /// Connections whose TCP connect succeeded.
+    pub connections_reached: u64,
+    /// Connections whose handshake completed.
+    pub handshakes_ok: u64,
+    /// Requests answered correctly.
+    pub requests_ok: u64,
+    /// Failures by kind (every kind, zeros included).
+    pub errors: BTreeMap<&'static str, u64>,
+    /// Length of the request phase.
+    pub duration_s: f64,
+    /// How long opening every connection took.
+    pub connect_phase_s: f64,
+    /// Correct answers per second over the request phase.
+    pub throughput_rps: f64,
+    /// Latency in microseconds.
+    pub latency_us: LatencyReport,
+    /// Latency per request kind that ran.
+    pub by_request: BTreeMap<&'static str, Percentiles>,
+    /// The server's memory and threads, when `--server-pid` was given.
+    pub server: Option<ServerReport>,
+    /// Connections dropped by full listen queues during the run (machine-wide).
+    pub listen_overflows: Option<u64>,
+    /// What the tester itself cost.
+    pub tester: TesterReport,
+    /// Reasons to doubt the figures.
+    pub warnings: Vec<String>,
+}
+
+/// Latency percentiles, in microseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyReport {
+    /// TCP connect.
+    pub connect: Percentiles,
+    /// `HELLO x` to `HELLO x+1`.
+    pub handshake: Percentiles,
+    /// Every request; in open loop, from its intended send time.
+    pub request: Percentiles,
+    /// Open loop only: from the actual send time (hides stalls).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uncorrected: Option<Percentiles>,
+}
+
+/// The server's side.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerReport {
+    /// RSS before any connection.
+    pub rss_bytes_before: u64,
+    /// RSS with every connection open and handshaked, before requests.
+    pub rss_bytes_loaded: u64,
+    /// The highest RSS of the run (`VmHWM`).
+    pub rss_bytes_peak: u64,
+    /// Threads with every connection open.
+    pub threads: u64,
+    /// Context switches during the run.
+    pub context_switches: u64,
+    /// (RSS loaded − RSS before) / handshaked connections.
+    pub bytes_per_connection: Option<u64>,
+    /// Kernel TCP memory added with the connections (all sockets, both
+    /// ends: not in any process's RSS).
+    pub kernel_tcp_bytes: Option<u64>,
+    /// Server processes sampled (summed).
+    pub processes: u64,
+}
+
+impl ServerReport {
+    /// Builds the server's side from three samples.
+    pub fn new(
+        before: ProcSample,
+        loaded: ProcSample,
+        peak: ProcSample,
+        connections: u64,
+        kernel_tcp_bytes: Option<u64>,
+    ) -> ServerReport {
+        let grown = loaded.rss_bytes.saturating_sub(before.rss_bytes);
+        ServerReport {
+            rss_bytes_before: before.rss_bytes,
+            rss_bytes_loaded: loaded.rss_bytes,
+            rss_bytes_peak: peak.peak_rss_bytes.max(loaded.rss_bytes),
+            threads: loaded.threads,
+            context_switches: peak
+                .context_switches
+                .saturating_sub(before.context_switches),
+            bytes_per_connection: (connections > 0).then(|| grown / connections),
+            kernel_tcp_bytes,
+            processes: loaded.processes,
+        }
+    }
+}
+
+/// What the tester cost, and whether it kept up.
+#[derive(Debug, Clone, Serialize)]
+pub struct TesterReport {
+    /// Client processes.
+    pub processes: usize,
+    /// CPU seconds the client processes used.
+    pub cpu_s: f64,
+    /// Client CPU per correct answer, in microseconds.
+    pub cpu_us_per_request: Option<f64>,
+    /// Share of the client processes' CPU capacity used (1.0 = saturated).
+    pub cpu_share: f64,
+    /// Open loop: 99th percentile of how late requests were sent.
+    pub send_lag_p99_us: Option<u64>,
+}
+
+impl TesterReport {
+    /// Builds the tester's own figures.
+    pub fn new(
+        processes: usize,
+        cpu_s: f64,
+        wall: Duration,
+        measured: &Measured,
+        open_loop: bool,
+    ) -> TesterReport {
+        TesterReport {
+            processes,
+            cpu_s,
+            cpu_us_per_request: (measured.requests_ok > 0)
+                .then(|| cpu_s * 1e6 / measured.requests_ok as f64),
+            cpu_share: cpu_s / (wall.as_secs_f64() * processes as f64).max(1e-9),
+            send_lag_p99_us: open_loop.then(|| measured.send_lag.summary().p99),
+        }
+    }
+}
+
+impl Report {
+    /// Assembles the report from what was measured.
+    pub fn new(
+        args: &RunArgs,
+        measured: &Measured,
+        duration: Duration,
+        connect_phase: Duration,
+        server: Option<ServerReport>,
+        tester: TesterReport,
+        listen_overflows: Option<u64>,
+    ) -> Report {
+        let open_loop = args.rate.is_some();
+        let by_request = Kind::ALL
+            .into_iter()
+            .filter_map(|kind| Some((kind.name(), measured.by_kind.get(&kind)?.summary())))
+            .collect();
+        let mut report = Report {
+            model: args.model.clone(),
+            target: args.target.to_string(),
+            mode: if open_loop { "open" } else { "closed" },
+            mix: args.mix.to_string(),
+            connections_requested: args.connections as u64,
+            connections_reached: measured.connected,
+            handshakes_ok: measured.handshakes_ok,
+            requests_ok: measured.requests_ok,
+            errors: Failure::ALL
+                .into_iter()
+                .map(|f| (f.name(), measured.failures.get(&f).copied().unwrap_or(0)))
+                .collect(),
+            duration_s: duration.as_secs_f64(),
+            connect_phase_s: connect_phase.as_secs_f64(),
+            throughput_rps: measured.requests_ok as f64 / duration.as_secs_f64().max(1e-9),
+            latency_us: LatencyReport {
+                connect: measured.connect.summary(),
+                handshake: measured.handshake.summary(),
+                request: measured.request.summary(),
+                request_uncorrected: open_loop.then(|| measured.request_uncorrected.summary()),
+            },
+            by_request,
+            server,
+            listen_overflows,
+            tester,
+            warnings: Vec::new(),
+        };
+        report.warnings = report.doubts(args);
+        report
+    }
+
+    /// Reasons a reader should doubt the figures, in words.
+    fn doubts(&self, args: &RunArgs) -> Vec<String> {
+        let mut doubts = Vec::new();
+        if self.handshakes_ok < self.connections_requested {
+            doubts.push(format!(
+                "only {} of {} connections completed the handshake",
+                self.handshakes_ok, self.connections_requested
+            ));
+        }
+        if self.tester.cpu_share > 0.85 {
+            doubts.push(format!(
+                "the tester used {:.0}% of its processes' CPU: it may be the bottleneck (try --processes)",
+                self.tester.cpu_share * 100.0
+            ));
+        }
+        if let (Some(lag), Some(rate)) = (self.tester.send_lag_p99_us, args.rate) {
+            if lag > 10_000 {
+                doubts.push(format!(
+                    "the tester fell behind its schedule of {rate} requests/s: 1% of requests went out \
+                     more than {:.1} ms late (the corrected latency includes that wait)",
+                    lag as f64 / 1000.0
+                ));
+            }
+        }
+        if self.listen_overflows.is_some_and(|n| n > 0) {
+            doubts.push(format!(
+                "{} connection attempts overflowed a listen queue during the run",
+                self.listen_overflows.unwrap_or(0)
+            ));
+        }
+        doubts
+    }
+
+    /// Whether nothing failed and every connection was reached.
+    pub fn clean(&self) -> bool {
+        self.handshakes_ok == self.connections_requested && self.errors.values().all(|&n| n == 0)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let model = self.model.as_deref().unwrap_or("server");
+        writeln!(
+            f,
+            "{model} at {} — {} loop, mix {}",
+            self.target, self.mode, self.mix
+        )?;
+        writeln!(
+            f,
+            "connections  requested {}  reached {}  handshaked {}  (connect phase {:.1} s)",
+            self.connections_requested,
+            self.connections_reached,
+            self.handshakes_ok,
+            self.connect_phase_s
+        )?;
+        writeln!(
+            f,
+            "requests     {} ok in {:.1} s = {:.0} requests/s",
+            self.requests_ok, self.duration_s, self.throughput_rps
+        )?;
+        let failures: Vec<String> = self
+            .errors
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        writeln!(
+            f,
+            "failures     {}",
+            if failures.is_empty() {
+                "none".to_owned()
+            } else {
+                failures.join(", ")
+            }
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "latency (µs)          count      p50      p90      p99    p99.9      max"
+        )?;
+        let mut row = |name: &str, p: &Percentiles| {
+            writeln!(
+                f,
+                "  {name:<18} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                p.count, p.p50, p.p90, p.p99, p.p999, p.max
+            )
+        };
+        row("connect", &self.latency_us.connect)?;
+        row("handshake", &self.latency_us.handshake)?;
+        row("request", &self.latency_us.request)?;
+        if let Some(uncorrected) = &self.latency_us.request_uncorrected {
+            row("  uncorrected", uncorrected)?;
+        }
+        for (kind, p) in &self.by_request {
+            row(&format!("  {kind}"), p)?;
+        }
+        if let Some(server) = &self.server {
+            writeln!(f)?;
+            let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+            writeln!(
+                f,
+                "server       RSS {:.1} MiB before, {:.1} MiB loaded, {:.1} MiB peak; {} threads; {} process(es)",
+                mib(server.rss_bytes_before),
+                mib(server.rss_bytes_loaded),
+                mib(server.rss_bytes_peak),
+                server.threads,
+                server.processes
+            )?;
+            if let Some(per) = server.bytes_per_connection {
+                writeln!(f, "             {per} bytes of RSS per connection")?;
+            }
+            if let Some(kernel) = server.kernel_tcp_bytes {
+                writeln!(
+                    f,
+                    "             kernel TCP memory +{:.1} MiB (both ends, not in RSS)",
+                    mib(kernel)
+                )?;
+            }
+        }
+        let mut tester = format!(
+            "tester       {} process(es), {:.2} CPU s ({:.0}% of their capacity)",
+            self.tester.processes,
+            self.tester.cpu_s,
+            self.tester.cpu_share * 100.0
+        );
+        if let Some(per) = self.tester.cpu_us_per_request {
+            let _ = write!(tester, ", {per:.1} µs CPU per request");
+        }
+        writeln!(f)?;
+        writeln!(f, "{tester}")?;
+        writeln!(
+            f,
+            "note         client and server share this machine's cores"
+        )?;
+        for warning in &self.warnings {
+            writeln!(f, "WARNING      {warning}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,335 @@
+//! `loadtest run`, the parent's side: plan the run, start one client
+//! process per share (this same binary, `loadtest worker`), sample the
+//! server when every connection is up, start the requests everywhere at
+//! once, merge what the processes measured, and report.
+//!
+//! Even a run that fits in one process goes through a worker process: one
+//! code path, and the parent stays free to sample the server and draw the
+//! progress while the worker does the I/O.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::args::RunArgs;
+use crate::client::{Progress, run_share};
+use crate::doctor::{self, Machine};
+use crate::metrics::{Measured, WireMeasured};
+use crate::plan::{Plan, Share};
+use crate::report::{Report, ServerReport, TesterReport};
+use crate::server_stats::{self, ProcSample};
+
+/// What a worker process tells the parent, one JSON object per line.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerMessage {
+    /// Counts so far.
+    Progress(Progress),
+    /// Every connection has handshaked or failed; waiting for `go`.
+    Ready(Progress),
+    /// The requests are done: what was measured.
+    Result(Box<WireMeasured>),
+}
+
+/// Time given to the server to settle before its memory is read.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Runs the load described by `args` and reports what happened.
+pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
+    let machine = Machine::read();
+    let findings = doctor::examine(&machine, args.target, args.connections);
+    for finding in findings.iter().filter(|f| f.blocking || f.fix.is_some()) {
+        eprintln!("{finding}");
+    }
+    if findings.iter().any(|f| f.blocking) {
+        bail!(
+            "the run cannot reach its target as planned (see above; `loadtest doctor` checks again)"
+        );
+    }
+    let fd_limit = common::limits::raise_fd_limit();
+    let plan = Plan::new(args, fd_limit, machine.port_range);
+
+    let before = sample_server(args)?;
+    let kernel_before = server_stats::kernel_tcp_bytes();
+    let overflows_before = server_stats::listen_overflows();
+    let started = Instant::now();
+
+    let (messages, inbox) = mpsc::channel();
+    let mut workers = plan
+        .shares
+        .iter()
+        .enumerate()
+        .map(|(index, share)| Worker::start(index, share, messages.clone()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    drop(messages);
+
+    let bar = progress_bar(args.connections as u64);
+    let mut progress = vec![Progress::default(); workers.len()];
+    let mut ready = 0;
+    while ready < workers.len() {
+        let (index, message) = next_message(&inbox)?;
+        match message {
+            WorkerMessage::Progress(p) => progress[index] = p,
+            WorkerMessage::Ready(p) => {
+                progress[index] = p;
+                ready += 1;
+            }
+            WorkerMessage::Result(_) => {
+                bail!("worker {index} finished before it was told to start")
+            }
+        }
+        show_connecting(&bar, &progress);
+    }
+    let connect_phase = started.elapsed();
+    thread::sleep(SETTLE);
+    let loaded = sample_server(args)?;
+    let kernel_loaded = server_stats::kernel_tcp_bytes();
+
+    bar.set_length(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} running {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let go = Instant::now();
+    for worker in &mut workers {
+        worker.go()?;
+    }
+    let mut measured = Measured::default();
+    let mut results = 0;
+    while results < workers.len() {
+        let (index, message) = next_message(&inbox)?;
+        match message {
+            WorkerMessage::Progress(p) | WorkerMessage::Ready(p) => progress[index] = p,
+            WorkerMessage::Result(wire) => {
+                measured.merge(&Measured::from_wire(&wire));
+                results += 1;
+            }
+        }
+        show_running(&bar, &progress, go.elapsed());
+    }
+    let duration = go.elapsed();
+    bar.finish_and_clear();
+    let peak = sample_server(args)?;
+    for worker in &mut workers {
+        worker.wait()?;
+    }
+    let tester_cpu = children_cpu_seconds();
+
+    let server = match (before, loaded, peak) {
+        (Some(before), Some(loaded), Some(peak)) => Some(ServerReport::new(
+            before,
+            loaded,
+            peak,
+            measured.handshakes_ok,
+            kernel_loaded
+                .zip(kernel_before)
+                .map(|(l, b)| l.saturating_sub(b)),
+        )),
+        _ => None,
+    };
+    let tester = TesterReport::new(
+        workers.len(),
+        tester_cpu,
+        started.elapsed(),
+        &measured,
+        args.rate.is_some(),
+    );
+    Ok(Report::new(
+        args,
+        &measured,
+        duration,
+        connect_phase,
+        server,
+        tester,
+        overflows_before
+            .zip(server_stats::listen_overflows())
+            .map(|(b, a)| a.saturating_sub(b)),
+    ))
+}
+
+fn sample_server(args: &RunArgs) -> anyhow::Result<Option<ProcSample>> {
+    if args.server_pids.is_empty() {
+        return Ok(None);
+    }
+    server_stats::sample(&args.server_pids)
+        .map(Some)
+        .with_context(|| {
+            format!(
+                "cannot read /proc/<pid>/status of --server-pid {:?}",
+                args.server_pids
+            )
+        })
+}
+
+fn next_message(
+    inbox: &mpsc::Receiver<(usize, WorkerMessage)>,
+) -> anyhow::Result<(usize, WorkerMessage)> {
+    inbox
+        .recv()
+        .context("a client process ended without reporting (see its error above)")
+}
+
+/// One client process.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+}
+
+impl Worker {
+    /// Starts `loadtest worker`, gives it its share, and forwards its
+    /// messages to `messages`.
+    fn start(
+        index: usize,
+        share: &Share,
+        messages: mpsc::Sender<(usize, WorkerMessage)>,
+    ) -> anyhow::Result<Worker> {
+        let exe =
+            std::env::current_exe().context("cannot find the loadtest binary to start workers")?;
+        let mut child = Command::new(exe)
+            .arg("worker")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start a client process")?;
+        let mut stdin = child.stdin.take().context("worker stdin")?;
+        let stdout = child.stdout.take().context("worker stdout")?;
+        writeln!(stdin, "{}", serde_json::to_string(share)?)
+            .context("cannot brief a client process")?;
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                match serde_json::from_str(&line) {
+                    Ok(message) => {
+                        if messages.send((index, message)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        eprintln!("client process {index}: unreadable message ({error}): {line}")
+                    }
+                }
+            }
+        });
+        Ok(Worker { child, stdin })
+    }
+
+    fn go(&mut self) -> anyhow::Result<()> {
+        writeln!(self.stdin, "go").context("cannot start a client process's requests")
+    }
+
+    fn wait(&mut self) -> anyhow::Result<()> {
+        let status = self.child.wait().context("waiting for a client process")?;
+        if !status.success() {
+            bail!("a client process failed ({status})");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `loadtest worker`: reads its share from standard input, then runs it,
+/// speaking [`WorkerMessage`]s on standard output.
+pub fn worker_main() -> anyhow::Result<()> {
+    let mut input = BufReader::new(std::io::stdin());
+    let mut brief = String::new();
+    input
+        .read_line(&mut brief)
+        .context("no share on standard input")?;
+    let share: Share = serde_json::from_str(&brief).context("unreadable share")?;
+    common::limits::raise_fd_limit();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let go = async move {
+        // Reading stdin blocks; do it off the runtime thread.
+        let _ = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            let _ = input.read_line(&mut line);
+        })
+        .await;
+    };
+    let measured = runtime.block_on(run_share(
+        share,
+        |progress| say(&WorkerMessage::Progress(progress)),
+        |progress| say(&WorkerMessage::Ready(progress)),
+        go,
+    ));
+    say(&WorkerMessage::Result(Box::new(measured.to_wire())));
+    Ok(())
+}
+
+fn say(message: &WorkerMessage) {
+    if let Ok(line) = serde_json::to_string(message) {
+        println!("{line}");
+    }
+}
+
+fn progress_bar(connections: u64) -> ProgressBar {
+    let bar = ProgressBar::new(connections);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} connecting [{bar:30}] {pos}/{len} settled {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn show_connecting(bar: &ProgressBar, progress: &[Progress]) {
+    let total = sum(progress);
+    bar.set_position(total.settled);
+    bar.set_message(format!(
+        "({} handshaked, {} failed)",
+        total.handshaked, total.failures
+    ));
+}
+
+fn show_running(bar: &ProgressBar, progress: &[Progress], elapsed: Duration) {
+    let total = sum(progress);
+    let rate = total.requests as f64 / elapsed.as_secs_f64().max(1e-3);
+    bar.set_message(format!(
+        "{} requests ({rate:.0}/s), {} failures",
+        total.requests, total.failures
+    ));
+}
+
+fn sum(progress: &[Progress]) -> Progress {
+    progress.iter().fold(Progress::default(), |mut total, p| {
+        total.handshaked += p.handshaked;
+        total.settled += p.settled;
+        total.requests += p.requests;
+        total.failures += p.failures;
+        total
+    })
+}
+
+/// CPU time (user + system) of the client processes that have exited.
+fn children_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a rusage into the pointer it is given, which
+    // points to zeroed memory of the right type and size.
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) != 0 {
+            return 0.0;
+        }
+        usage.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}

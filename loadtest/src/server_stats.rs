@@ -1,0 +1,141 @@
+//! The server's side of a run, read from `/proc`: its memory, threads and
+//! context switches, the kernel's TCP memory and listen-queue overflows.
+//!
+//! The figure this repository leads with, memory per connection, is the
+//! server's RSS growth divided by the connections added. The kernel's own
+//! socket buffers are not in any process's RSS, so they are reported
+//! beside it (`kernel_tcp_bytes`), not hidden.
+
+use std::fs;
+
+use serde::{Deserialize, Serialize};
+
+/// One reading of a server (several processes summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcSample {
+    /// Resident memory now (`VmRSS`).
+    pub rss_bytes: u64,
+    /// The most resident memory so far (`VmHWM`).
+    pub peak_rss_bytes: u64,
+    /// Threads (`Threads`).
+    pub threads: u64,
+    /// Voluntary plus involuntary context switches since start.
+    pub context_switches: u64,
+    /// Processes read.
+    pub processes: u64,
+}
+
+/// Reads and sums `/proc/<pid>/status` of each process; `None` if one of
+/// them cannot be read (it exited, or is not ours to read).
+pub fn sample(pids: &[u32]) -> Option<ProcSample> {
+    let mut total = ProcSample::default();
+    for &pid in pids {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let one = parse_status(&status)?;
+        total.rss_bytes += one.rss_bytes;
+        total.peak_rss_bytes += one.peak_rss_bytes;
+        total.threads += one.threads;
+        total.context_switches += one.context_switches;
+        total.processes += 1;
+    }
+    Some(total)
+}
+
+/// Parses the fields of `/proc/<pid>/status` a report needs.
+pub fn parse_status(status: &str) -> Option<ProcSample> {
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|line| line.starts_with(name))?;
+        line[name.len()..].split_whitespace().next()?.parse().ok()
+    };
+    Some(ProcSample {
+        rss_bytes: field("VmRSS:")? * 1024,
+        peak_rss_bytes: field("VmHWM:")? * 1024,
+        threads: field("Threads:")?,
+        context_switches: field("voluntary_ctxt_switches:")?
+            + field("nonvoluntary_ctxt_switches:")?,
+        processes: 1,
+    })
+}
+
+/// Memory the kernel holds for TCP sockets, all processes together (the
+/// `mem` pages of `/proc/net/sockstat`).
+pub fn kernel_tcp_bytes() -> Option<u64> {
+    let sockstat = fs::read_to_string("/proc/net/sockstat").ok()?;
+    parse_sockstat_tcp_pages(&sockstat).map(|pages| pages * page_size())
+}
+
+fn parse_sockstat_tcp_pages(sockstat: &str) -> Option<u64> {
+    let line = sockstat.lines().find(|line| line.starts_with("TCP:"))?;
+    let mut words = line.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == "mem" {
+            return words.next()?.parse().ok();
+        }
+    }
+    None
+}
+
+/// Connections dropped because a listen queue was full, since boot
+/// (`ListenOverflows` in `/proc/net/netstat`).
+pub fn listen_overflows() -> Option<u64> {
+    let netstat = fs::read_to_string("/proc/net/netstat").ok()?;
+    parse_netstat(&netstat, "TcpExt:", "ListenOverflows")
+}
+
+/// `/proc/net/netstat` holds pairs of lines: names, then values.
+fn parse_netstat(netstat: &str, prefix: &str, name: &str) -> Option<u64> {
+    let mut lines = netstat.lines().filter(|line| line.starts_with(prefix));
+    let names = lines.next()?;
+    let values = lines.next()?;
+    let column = names.split_whitespace().position(|n| n == name)?;
+    values.split_whitespace().nth(column)?.parse().ok()
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf only reads its argument.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_our_own_status() {
+        let me = sample(&[std::process::id()]).unwrap();
+        assert!(me.rss_bytes > 0 && me.peak_rss_bytes >= me.rss_bytes);
+        assert!(me.threads >= 1);
+        assert_eq!(me.processes, 1);
+        assert_eq!(
+            sample(&[std::process::id(), std::process::id()])
+                .unwrap()
+                .processes,
+            2
+        );
+    }
+
+    #[test]
+    fn parses_status_sockstat_and_netstat() {
+        let status = "Name:\tx\nVmHWM:\t  200 kB\nVmRSS:\t  150 kB\nThreads:\t3\n\
+                      voluntary_ctxt_switches:\t10\nnonvoluntary_ctxt_switches:\t5\n";
+        assert_eq!(
+            parse_status(status),
+            Some(ProcSample {
+                rss_bytes: 150 * 1024,
+                peak_rss_bytes: 200 * 1024,
+                threads: 3,
+                context_switches: 15,
+                processes: 1
+            })
+        );
+        let sockstat = "sockets: used 10\nTCP: inuse 3 orphan 0 tw 9 alloc 3 mem 467\n";
+        assert_eq!(parse_sockstat_tcp_pages(sockstat), Some(467));
+        let netstat = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 12 14\n";
+        assert_eq!(
+            parse_netstat(netstat, "TcpExt:", "ListenOverflows"),
+            Some(12)
+        );
+        assert!(kernel_tcp_bytes().is_some() && listen_overflows().is_some());
+    }
+}
