@@ -1,6 +1,7 @@
 //! `01-single-thread`: flags, logging and signals, then `single_thread::run`.
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -25,8 +26,13 @@ struct Args {
     common: CommonArgs,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args = Args::parse();
+    common::cli::exit_on_error(|| serve(args))
+}
+
+/// Sets everything up and serves until a signal; never returns on success.
+fn serve(args: Args) -> anyhow::Result<ExitCode> {
     // Before any thread exists, so that only the signal thread gets them.
     block_shutdown_signals()?;
     common::logging::init();

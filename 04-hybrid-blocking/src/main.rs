@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -43,8 +44,13 @@ struct Args {
     common: CommonArgs,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args = Args::parse();
+    common::cli::exit_on_error(|| serve(args))
+}
+
+/// Sets everything up and serves until a signal; never returns on success.
+fn serve(args: Args) -> anyhow::Result<ExitCode> {
     // Before the runtime starts its threads, so that only the signal
     // thread receives SIGINT and SIGTERM.
     block_shutdown_signals()?;

@@ -9,6 +9,7 @@
 //!
 //! - [`accept`]: what to do when `accept` fails.
 //! - [`args`]: the flags every server takes, and their defaults.
+//! - [`cli`]: how a binary reports a fatal error.
 //! - [`duration`]: parsing `10s`, `500ms`, `1.5s`, `1m30s`.
 //! - [`limits`]: the open-file limit, and the connection limit it allows.
 //! - [`listen`]: binding the listening socket.
@@ -18,6 +19,7 @@
 
 pub mod accept;
 pub mod args;
+pub mod cli;
 pub mod duration;
 pub mod limits;
 pub mod listen;

@@ -215,7 +215,8 @@ pub fn running_out_of_file_descriptors_pauses_accept_and_recovers(binary: &str) 
             Ok(())
         });
     }
-    let mut child = command.spawn().expect("start the server");
+    let mut child = KillOnDrop(command.spawn().expect("start the server"));
+    let child = &mut child.0;
     // Drain the logs as they come: a full pipe would block the server.
     let stderr = child.stderr.take().expect("stderr is piped");
     let logs = thread::spawn(move || {
@@ -272,6 +273,16 @@ pub fn running_out_of_file_descriptors_pauses_accept_and_recovers(binary: &str) 
         logs.contains("out of resources"),
         "no warning logged: {logs}"
     );
+}
+
+/// Kills the child when the test ends, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Whether the server has answered this client (without waiting).

@@ -185,7 +185,7 @@ mod tests {
             .find(|f| f.topic == "ephemeral ports")
             .unwrap();
         assert!(
-            ports.detail.contains("4 source address"),
+            ports.detail.contains("11 source address"),
             "{}",
             ports.detail
         );

@@ -61,10 +61,7 @@ fn main() -> ExitCode {
         }
         Command::Worker => loadtest::runner::worker_main().map(|()| ExitCode::SUCCESS),
     };
-    outcome.unwrap_or_else(|error| {
-        eprintln!("error: {error:#}");
-        ExitCode::FAILURE
-    })
+    common::cli::exit_on_error(|| outcome)
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {

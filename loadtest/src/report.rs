@@ -118,11 +118,14 @@ impl ServerReport {
 pub struct TesterReport {
     /// Client processes.
     pub processes: usize,
-    /// CPU seconds the client processes used.
+    /// CPU seconds the client processes used in all (connecting included).
     pub cpu_s: f64,
-    /// Client CPU per correct answer, in microseconds.
+    /// CPU seconds they used while sending requests.
+    pub request_phase_cpu_s: f64,
+    /// Client CPU per correct answer during the request phase, in µs.
     pub cpu_us_per_request: Option<f64>,
-    /// Share of the client processes' CPU capacity used (1.0 = saturated).
+    /// Share of the client processes' CPU capacity used during the request
+    /// phase (1.0: every client process busy all the time).
     pub cpu_share: f64,
     /// Open loop: 99th percentile of how late requests were sent.
     pub send_lag_p99_us: Option<u64>,
@@ -133,16 +136,19 @@ impl TesterReport {
     pub fn new(
         processes: usize,
         cpu_s: f64,
-        wall: Duration,
+        request_phase_cpu_s: f64,
+        request_phase: Duration,
         measured: &Measured,
         open_loop: bool,
     ) -> TesterReport {
+        let requests = measured.requests_ok as f64;
         TesterReport {
             processes,
             cpu_s,
-            cpu_us_per_request: (measured.requests_ok > 0)
-                .then(|| cpu_s * 1e6 / measured.requests_ok as f64),
-            cpu_share: cpu_s / (wall.as_secs_f64() * processes as f64).max(1e-9),
+            request_phase_cpu_s,
+            cpu_us_per_request: (requests > 0.0).then(|| request_phase_cpu_s * 1e6 / requests),
+            cpu_share: request_phase_cpu_s
+                / (request_phase.as_secs_f64() * processes as f64).max(1e-9),
             send_lag_p99_us: open_loop.then(|| measured.send_lag.summary().p99),
         }
     }
@@ -316,7 +322,7 @@ impl fmt::Display for Report {
             }
         }
         let mut tester = format!(
-            "tester       {} process(es), {:.2} CPU s ({:.0}% of their capacity)",
+            "tester       {} process(es), {:.2} CPU s in all; while requesting {:.0}% of their capacity",
             self.tester.processes,
             self.tester.cpu_s,
             self.tester.cpu_share * 100.0

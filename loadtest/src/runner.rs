@@ -32,9 +32,19 @@ pub enum WorkerMessage {
     /// Counts so far.
     Progress(Progress),
     /// Every connection has handshaked or failed; waiting for `go`.
-    Ready(Progress),
+    Ready {
+        /// Counts at that moment.
+        progress: Progress,
+        /// CPU seconds the worker has used so far.
+        cpu_s: f64,
+    },
     /// The requests are done: what was measured.
-    Result(Box<WireMeasured>),
+    Result {
+        /// The measurements.
+        measured: Box<WireMeasured>,
+        /// CPU seconds the worker has used in all.
+        cpu_s: f64,
+    },
 }
 
 /// Time given to the server to settle before its memory is read.
@@ -72,15 +82,18 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
     let bar = progress_bar(args.connections as u64);
     let mut progress = vec![Progress::default(); workers.len()];
     let mut ready = 0;
+    // CPU the workers spent on the requests alone (not on connecting).
+    let mut request_cpu = 0.0;
     while ready < workers.len() {
         let (index, message) = next_message(&inbox)?;
         match message {
             WorkerMessage::Progress(p) => progress[index] = p,
-            WorkerMessage::Ready(p) => {
+            WorkerMessage::Ready { progress: p, cpu_s } => {
                 progress[index] = p;
+                request_cpu -= cpu_s;
                 ready += 1;
             }
-            WorkerMessage::Result(_) => {
+            WorkerMessage::Result { .. } => {
                 bail!("worker {index} finished before it was told to start")
             }
         }
@@ -105,9 +118,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
     while results < workers.len() {
         let (index, message) = next_message(&inbox)?;
         match message {
-            WorkerMessage::Progress(p) | WorkerMessage::Ready(p) => progress[index] = p,
-            WorkerMessage::Result(wire) => {
+            WorkerMessage::Progress(p) | WorkerMessage::Ready { progress: p, .. } => {
+                progress[index] = p
+            }
+            WorkerMessage::Result {
+                measured: wire,
+                cpu_s,
+            } => {
                 measured.merge(&Measured::from_wire(&wire));
+                request_cpu += cpu_s;
                 results += 1;
             }
         }
@@ -119,7 +138,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
     for worker in &mut workers {
         worker.wait()?;
     }
-    let tester_cpu = children_cpu_seconds();
+    let tester_cpu = cpu_seconds(libc::RUSAGE_CHILDREN);
 
     let server = match (before, loaded, peak) {
         (Some(before), Some(loaded), Some(peak)) => Some(ServerReport::new(
@@ -136,7 +155,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
     let tester = TesterReport::new(
         workers.len(),
         tester_cpu,
-        started.elapsed(),
+        request_cpu,
+        duration,
         &measured,
         args.rate.is_some(),
     );
@@ -267,10 +287,18 @@ pub fn worker_main() -> anyhow::Result<()> {
     let measured = runtime.block_on(run_share(
         share,
         |progress| say(&WorkerMessage::Progress(progress)),
-        |progress| say(&WorkerMessage::Ready(progress)),
+        |progress| {
+            say(&WorkerMessage::Ready {
+                progress,
+                cpu_s: cpu_seconds(libc::RUSAGE_SELF),
+            })
+        },
         go,
     ));
-    say(&WorkerMessage::Result(Box::new(measured.to_wire())));
+    say(&WorkerMessage::Result {
+        measured: Box::new(measured.to_wire()),
+        cpu_s: cpu_seconds(libc::RUSAGE_SELF),
+    });
     Ok(())
 }
 
@@ -319,13 +347,14 @@ fn sum(progress: &[Progress]) -> Progress {
     })
 }
 
-/// CPU time (user + system) of the client processes that have exited.
-fn children_cpu_seconds() -> f64 {
+/// CPU time (user + system) of this process (`RUSAGE_SELF`) or of its
+/// children that have exited (`RUSAGE_CHILDREN`).
+fn cpu_seconds(who: libc::c_int) -> f64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a rusage into the pointer it is given, which
     // points to zeroed memory of the right type and size.
     let usage = unsafe {
-        if libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) != 0 {
+        if libc::getrusage(who, usage.as_mut_ptr()) != 0 {
             return 0.0;
         }
         usage.assume_init()
