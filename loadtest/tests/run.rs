@@ -1,0 +1,279 @@
+//! `loadtest` as a user runs it, against a real server in this process
+//! (03-async-tokio on port 0), so the server's memory is this process's.
+
+// A test's panics are its failures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::thread;
+
+use common::CommonArgs;
+use conformance::RunningServer;
+use protocol::ServerState;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+const LOADTEST: &str = env!("CARGO_BIN_EXE_loadtest");
+
+/// 03-async-tokio on a thread of this process.
+fn start_03(args: CommonArgs) -> RunningServer {
+    let state = ServerState::new(args.session_config());
+    let config = args.serve_config(1024);
+    let stop = CancellationToken::new();
+    let trigger = stop.clone();
+    RunningServer::spawn(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        move || trigger.cancel(),
+        move |listener| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            listener.set_nonblocking(true).unwrap();
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                async_tokio::run(listener, state, config, stop.cancelled_owned()).await;
+            });
+            runtime.shutdown_background();
+        },
+    )
+}
+
+fn loadtest(args: &[&str]) -> Output {
+    Command::new(LOADTEST)
+        .args(args)
+        .output()
+        .expect("run loadtest")
+}
+
+/// Runs `loadtest run --json` and parses its standard output.
+fn run_json(target: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["run", "--target", target, "--json"];
+    args.extend_from_slice(extra);
+    let output = loadtest(&args);
+    assert!(
+        output.status.success(),
+        "loadtest failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints one JSON object")
+}
+
+fn errors(report: &Value, kind: &str) -> u64 {
+    report["errors"][kind].as_u64().unwrap()
+}
+
+#[test]
+fn a_closed_loop_run_reports_the_json_contract() {
+    let server = start_03(CommonArgs::default());
+    let target = server.addr().to_string();
+    let me = std::process::id().to_string();
+    let report = run_json(
+        &target,
+        &[
+            "-c",
+            "20",
+            "--requests-per-connection",
+            "10",
+            "--mix",
+            "echo=80,work=20",
+            "--work-units",
+            "50",
+            "--server-pid",
+            &me,
+            "--model",
+            "03-async-tokio",
+        ],
+    );
+    assert_eq!(report["model"], "03-async-tokio");
+    assert_eq!(report["mode"], "closed");
+    for (field, want) in [
+        ("connections_requested", 20),
+        ("connections_reached", 20),
+        ("handshakes_ok", 20),
+        ("requests_ok", 200),
+    ] {
+        assert_eq!(report[field].as_u64(), Some(want), "{field}");
+    }
+    assert!(
+        report["errors"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|n| n == 0)
+    );
+    assert!(report["duration_s"].as_f64().unwrap() > 0.0);
+    assert!(report["throughput_rps"].as_f64().unwrap() > 0.0);
+    for latency in ["connect", "handshake", "request"] {
+        let p = &report["latency_us"][latency];
+        for field in ["p50", "p90", "p99", "p999", "max"] {
+            assert!(p[field].is_u64(), "latency_us.{latency}.{field}");
+        }
+        assert!(p["p50"].as_u64() <= p["max"].as_u64());
+    }
+    assert_eq!(report["latency_us"]["request"]["count"], 200);
+    let echo = report["by_request"]["echo"]["count"].as_u64().unwrap();
+    let work = report["by_request"]["work"]["count"].as_u64().unwrap();
+    assert_eq!(echo + work, 200);
+    assert!(
+        work > 0 && echo > work,
+        "about 80/20: {echo} echo, {work} work"
+    );
+    assert!(
+        report["by_request"].get("sleep").is_none(),
+        "only kinds that ran"
+    );
+    let server_side = &report["server"];
+    assert_eq!(server_side["processes"], 1);
+    assert!(server_side["rss_bytes_loaded"].as_u64().unwrap() > 0);
+    for field in [
+        "rss_bytes_before",
+        "rss_bytes_peak",
+        "threads",
+        "bytes_per_connection",
+        "kernel_tcp_bytes",
+    ] {
+        assert!(server_side.get(field).is_some(), "server.{field}");
+    }
+    assert_eq!(report["tester"]["processes"], 1);
+    assert!(report["latency_us"].get("request_uncorrected").is_none());
+    server.stop();
+}
+
+#[test]
+fn an_open_loop_run_reports_the_uncorrected_latency_beside() {
+    let server = start_03(CommonArgs::default());
+    let report = run_json(
+        &server.addr().to_string(),
+        &["-c", "10", "--rate", "200", "-d", "1s"],
+    );
+    assert_eq!(report["mode"], "open");
+    let requests = report["requests_ok"].as_u64().unwrap();
+    assert!(
+        (150..=210).contains(&requests),
+        "200 requests/s for 1 s: {requests}"
+    );
+    assert!(report["latency_us"]["request_uncorrected"]["p99"].is_u64());
+    assert!(report["tester"]["send_lag_p99_us"].is_u64());
+    server.stop();
+}
+
+#[test]
+fn several_processes_merge_exactly() {
+    let server = start_03(CommonArgs::default());
+    let report = run_json(
+        &server.addr().to_string(),
+        &[
+            "-c",
+            "9",
+            "--processes",
+            "3",
+            "--requests-per-connection",
+            "7",
+        ],
+    );
+    assert_eq!(report["tester"]["processes"], 3);
+    assert_eq!(report["handshakes_ok"], 9);
+    assert_eq!(report["requests_ok"], 63);
+    assert_eq!(report["latency_us"]["request"]["count"], 63);
+    assert_eq!(report["latency_us"]["handshake"]["count"], 9);
+    server.stop();
+}
+
+#[test]
+fn busy_and_refused_connections_are_counted_by_kind() {
+    let server = start_03(CommonArgs {
+        max_connections: Some(4),
+        ..CommonArgs::default()
+    });
+    let report = run_json(
+        &server.addr().to_string(),
+        &["-c", "10", "--requests-per-connection", "1"],
+    );
+    assert_eq!(report["connections_reached"], 10);
+    assert_eq!(report["handshakes_ok"], 4);
+    assert_eq!(errors(&report, "busy"), 6);
+    server.stop();
+
+    let nobody = conformance::process::free_port().to_string();
+    let report = run_json(&nobody, &["-c", "5", "--requests-per-connection", "1"]);
+    assert_eq!(report["connections_reached"], 0);
+    assert_eq!(errors(&report, "refused"), 5);
+}
+
+#[test]
+fn wrong_answers_are_caught() {
+    // A server that does the handshake right and then echoes in capitals.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut lines = BufReader::new(stream).lines();
+                let Some(Ok(hello)) = lines.next() else {
+                    return;
+                };
+                let x: u64 = hello[6..].parse().unwrap();
+                writeln!(writer, "HELLO {}", x + 1).unwrap();
+                let _third = lines.next();
+                for line in lines.map_while(Result::ok) {
+                    if writeln!(writer, "{}", line.to_uppercase()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let report = run_json(&target, &["-c", "3", "--requests-per-connection", "5"]);
+    assert_eq!(report["handshakes_ok"], 3);
+    assert_eq!(report["requests_ok"], 0);
+    assert_eq!(errors(&report, "wrong_answer"), 3);
+}
+
+#[test]
+fn only_loopback_targets_are_loaded() {
+    let output = loadtest(&["run", "--target", "10.1.2.3:7803", "-c", "1"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a loopback address"), "{stderr}");
+}
+
+#[test]
+fn doctor_explains_what_a_hundred_thousand_connections_need() {
+    let output = loadtest(&["doctor", "-c", "100000"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    for needle in [
+        "open files",
+        "client processes",
+        "ephemeral ports",
+        "source address",
+        "somaxconn",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn probe_prints_a_checked_transcript() {
+    let server = start_03(CommonArgs::default());
+    let output = loadtest(&["probe", "--target", &server.addr().to_string()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    for needle in [
+        "C: HELLO 41",
+        "S: HELLO 42",
+        "S: DONE 1000 ",
+        "S: SLEPT 10",
+        "S: BYE",
+        "every answer checked",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    server.stop();
+}
