@@ -312,7 +312,11 @@ async fn send_requests(
         if load.requests_per_connection.is_none() && intended >= end {
             break;
         }
-        sleep_until(intended).await;
+        if schedule.is_some() {
+            // (Closed loop sends at once: even an expired timer would wait
+            // for the next tick of Tokio's millisecond clock.)
+            sleep_until(intended).await;
+        }
         // Coordinated omission: if this request is late because the server
         // had not yet answered the previous one, the wait is the server's
         // doing and counts in its latency. If the connection was free, the

@@ -221,7 +221,8 @@ impl Report {
             if lag > 10_000 {
                 doubts.push(format!(
                     "the tester fell behind its schedule of {rate} requests/s: 1% of requests went out \
-                     more than {:.1} ms late (the corrected latency includes that wait)",
+                     more than {:.1} ms late (a request the server held up is timed from its \
+                     intended send; a delay of the tester's own is not charged to the server)",
                     lag as f64 / 1000.0
                 ));
             }
