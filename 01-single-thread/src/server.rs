@@ -30,6 +30,7 @@ use protocol::{Action, CLOSE_DRAIN, Reply, ServerState, Session, work};
 /// one serving thread; a partial line is copied into the session.
 const READ_CHUNK: usize = 4096;
 
+// ANCHOR: run
 /// Serves connections one after another until `shutdown` is triggered.
 ///
 /// `state` holds the configuration and the counters; `main` keeps a clone
@@ -55,6 +56,7 @@ pub fn run(listener: TcpListener, state: Arc<ServerState>, shutdown: &Shutdown) 
         serve_connection(stream, session, shutdown);
     }
 }
+// ANCHOR_END: run
 
 /// Talks to one client until the conversation ends, then closes the socket.
 ///
@@ -88,6 +90,7 @@ enum Ending {
     ClientClosed,
 }
 
+// ANCHOR: converse
 /// The conversation: answer every complete line, then read more, until a
 /// final line is sent or the client leaves.
 fn converse(stream: &TcpStream, session: &mut Session, shutdown: &Shutdown) -> io::Result<Ending> {
@@ -134,6 +137,8 @@ fn converse(stream: &TcpStream, session: &mut Session, shutdown: &Shutdown) -> i
         }
     }
 }
+
+// ANCHOR_END: converse
 
 /// Reads what is there, waiting at most until `deadline`. `Some(0)` means
 /// the client closed its side (or the shutdown woke us); `None` means the

@@ -57,6 +57,7 @@ pub struct Config {
     pub mode: Mode,
 }
 
+// ANCHOR: run
 /// Accepts connections and hands each to a thread until `shutdown` is
 /// triggered; then waits for the threads to answer what they read, say
 /// `BYE` and finish.
@@ -103,6 +104,7 @@ pub fn run(listener: TcpListener, state: Arc<ServerState>, config: Config, shutd
     drop(listener);
     drop(threads);
 }
+// ANCHOR_END: run
 
 /// One unit of work for a thread: an accepted connection to serve.
 struct Job {

@@ -40,6 +40,7 @@ use tokio_util::task::TaskTracker;
 /// exists only while data is being handed to the session.
 const READ_CHUNK: usize = 4096;
 
+// ANCHOR: run
 /// Accepts and serves connections until `shutdown` completes, then lets
 /// the open connections finish (answer what they read, say `BYE`) for at
 /// most `config.shutdown_grace`.
@@ -97,6 +98,7 @@ pub async fn run(
         );
     }
 }
+// ANCHOR_END: run
 
 /// Serves one admitted connection until the conversation ends, then closes
 /// it. The `session` and the `permit` are dropped last, after the socket is
@@ -138,6 +140,7 @@ async fn converse(
 ) -> io::Result<Ending> {
     loop {
         let mut out = Vec::new();
+        // ANCHOR: actions
         while let Some(action) = session.next_action() {
             match action {
                 Action::Send(reply) => reply.write_line(&mut out),
@@ -160,6 +163,7 @@ async fn converse(
                 }
             }
         }
+        // ANCHOR_END: actions
         send(stream, out).await?;
         session.replies_sent(std::time::Instant::now());
 
@@ -168,6 +172,7 @@ async fn converse(
             send(stream, session.on_shutdown().to_line()).await?;
             return Ok(Ending::FinalLineSent);
         }
+        // ANCHOR: wait
         // Wait for whichever comes first: bytes, the deadline, the shutdown.
         let deadline = session.deadline().map(Instant::from_std);
         let woken_by = tokio::select! {
@@ -188,6 +193,7 @@ async fn converse(
             }
             Wake::Shutdown => {} // go round: the check above says BYE
         }
+        // ANCHOR_END: wait
     }
 }
 

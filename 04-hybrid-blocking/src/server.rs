@@ -42,6 +42,7 @@ use tokio_util::task::TaskTracker;
 /// exists only while data is being handed to the session.
 const READ_CHUNK: usize = 4096;
 
+// ANCHOR: run
 /// Accepts and serves connections until `shutdown` completes, then lets
 /// the open connections finish (answer what they read, say `BYE`) for at
 /// most `config.shutdown_grace`.
@@ -99,6 +100,7 @@ pub async fn run(
         );
     }
 }
+// ANCHOR_END: run
 
 /// Serves one admitted connection until the conversation ends, then closes
 /// it. The `session` and the `permit` are dropped last, after the socket is
@@ -140,6 +142,7 @@ async fn converse(
 ) -> io::Result<Ending> {
     loop {
         let mut out = Vec::new();
+        // ANCHOR: actions
         while let Some(action) = session.next_action() {
             match action {
                 Action::Send(reply) => reply.write_line(&mut out),
@@ -162,6 +165,7 @@ async fn converse(
                 }
             }
         }
+        // ANCHOR_END: actions
         send(stream, out).await?;
         session.replies_sent(std::time::Instant::now());
 
@@ -170,6 +174,7 @@ async fn converse(
             send(stream, session.on_shutdown().to_line()).await?;
             return Ok(Ending::FinalLineSent);
         }
+        // ANCHOR: wait
         // Wait for whichever comes first: bytes, the deadline, the shutdown.
         let deadline = session.deadline().map(Instant::from_std);
         let woken_by = tokio::select! {
@@ -190,9 +195,11 @@ async fn converse(
             }
             Wake::Shutdown => {} // go round: the check above says BYE
         }
+        // ANCHOR_END: wait
     }
 }
 
+// ANCHOR: offload
 /// Runs `work(units)` on the rayon pool and awaits the digest.
 async fn work_on_rayon(units: u64) -> io::Result<u64> {
     let (answer, digest) = oneshot::channel();
@@ -211,6 +218,7 @@ async fn sleep_on_blocking_pool(ms: u64) -> io::Result<()> {
         .await
         .map_err(io::Error::other)
 }
+// ANCHOR_END: offload
 
 /// What ended a wait for bytes.
 enum Wake {

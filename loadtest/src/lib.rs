@@ -1,4 +1,4 @@
-//! The shared load tester: `loadtest run`, `doctor` and `probe`.
+//! The shared load tester: `loadtest run`, `suite`, `doctor` and `probe`.
 //!
 //! It drives any of the four servers (or several processes of one) up to
 //! 100k connections from this one machine, measures connect, handshake and
@@ -17,6 +17,9 @@
 //! - [`runner`]: the parent process: workers, sampling, progress.
 //! - [`report`]: the table and the JSON.
 //! - [`probe`]: one connection, every request, the transcript.
+//! - [`suite`]: all four models measured the same way, for the book;
+//!   [`servers`] starts and stops them, [`results`] writes the tables and
+//!   charts, [`stamp`] says where and when.
 
 pub mod args;
 pub mod client;
@@ -25,5 +28,9 @@ pub mod metrics;
 pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod server_stats;
+pub mod servers;
+pub mod stamp;
+pub mod suite;

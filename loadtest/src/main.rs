@@ -24,6 +24,9 @@ enum Command {
     /// Open connections, handshake, send requests, and report latency,
     /// failures and (with --server-pid) the server's memory
     Run(RunArgs),
+    /// Measure all four models (staircase of connections, mixed workloads)
+    /// and write the book's results; needs `cargo build --release` first
+    Suite(loadtest::suite::SuiteArgs),
     /// Check what stands between this machine and N connections
     Doctor {
         /// Connections planned
@@ -52,6 +55,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Suite(args) => loadtest::suite::suite(&args).map(|out| {
+            println!("results written to {}", out.display());
+            ExitCode::SUCCESS
+        }),
         Command::Doctor {
             connections,
             target,

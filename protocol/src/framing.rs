@@ -45,6 +45,7 @@ impl LineFramer {
         self.buf.extend_from_slice(bytes);
     }
 
+    // ANCHOR: next_line
     /// The next complete line, as a range to pass to [`LineFramer::line`],
     /// without its `\n` and without a `\r` directly before it.
     ///
@@ -72,6 +73,7 @@ impl LineFramer {
         }
         Some(Ok(begin..end))
     }
+    // ANCHOR_END: next_line
 
     /// The bytes of a line returned by the last [`LineFramer::next_line`].
     pub fn line(&self, range: Range<usize>) -> &[u8] {

@@ -95,6 +95,7 @@ impl ServerState {
     }
 }
 
+// ANCHOR: action
 /// What the server must do next for one connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action<'a> {
@@ -109,6 +110,7 @@ pub enum Action<'a> {
     /// Block for this many milliseconds and send `Reply::Slept(ms)`.
     Sleep(u64),
 }
+// ANCHOR_END: action
 
 /// Where a connection is in the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
