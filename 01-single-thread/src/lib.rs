@@ -12,3 +12,22 @@
 pub mod server;
 
 pub use server::{close_gracefully, run, serve_connection};
+
+/// Runs 01 on a new thread, for tests and benchmarks.
+pub fn spawn(
+    listener: std::net::TcpListener,
+    args: &common::CommonArgs,
+) -> std::io::Result<common::Background> {
+    let addr = listener.local_addr()?;
+    let state = protocol::ServerState::new(args.session_config());
+    let shutdown = common::Shutdown::new();
+    let trigger = shutdown.clone();
+    let thread = std::thread::Builder::new()
+        .name("01-single-thread".into())
+        .spawn(move || run(listener, state, &shutdown))?;
+    Ok(common::Background::new(
+        addr,
+        move || trigger.trigger(),
+        thread,
+    ))
+}

@@ -5,9 +5,8 @@
 
 use std::net::TcpListener;
 
-use common::{CommonArgs, Shutdown};
+use common::CommonArgs;
 use conformance::{Model, RunningServer};
-use protocol::ServerState;
 
 struct SingleThread;
 
@@ -15,14 +14,7 @@ impl Model for SingleThread {
     const NAME: &'static str = "01-single-thread";
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
-        let state = ServerState::new(args.session_config());
-        let shutdown = Shutdown::new();
-        let trigger = shutdown.clone();
-        RunningServer::spawn(
-            listener,
-            move || trigger.trigger(),
-            move |listener| single_thread::run(listener, state, &shutdown),
-        )
+        single_thread::spawn(listener, &args).into()
     }
 }
 

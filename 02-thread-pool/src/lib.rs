@@ -11,3 +11,27 @@
 pub mod server;
 
 pub use server::{Config, Mode, ThreadPool, run};
+
+/// Runs 02 in `mode` on a new thread, for tests and benchmarks.
+pub fn spawn(
+    listener: std::net::TcpListener,
+    args: &common::CommonArgs,
+    mode: Mode,
+) -> std::io::Result<common::Background> {
+    let addr = listener.local_addr()?;
+    let state = protocol::ServerState::new(args.session_config());
+    let config = Config {
+        serve: args.serve_config(common::limits::raise_fd_limit()),
+        mode,
+    };
+    let shutdown = common::Shutdown::new();
+    let trigger = shutdown.clone();
+    let thread = std::thread::Builder::new()
+        .name("02-thread-pool".into())
+        .spawn(move || run(listener, state, config, &shutdown))?;
+    Ok(common::Background::new(
+        addr,
+        move || trigger.trigger(),
+        thread,
+    ))
+}

@@ -3,26 +3,9 @@
 
 use std::net::TcpListener;
 
-use common::{CommonArgs, Shutdown};
+use common::CommonArgs;
 use conformance::{Model, RunningServer};
-use protocol::ServerState;
-use thread_pool::{Config, Mode};
-
-/// Starts 02 in `mode` with the suite's flags.
-fn start(listener: TcpListener, args: CommonArgs, mode: Mode) -> RunningServer {
-    let state = ServerState::new(args.session_config());
-    let config = Config {
-        serve: args.serve_config(1024),
-        mode,
-    };
-    let shutdown = Shutdown::new();
-    let trigger = shutdown.clone();
-    RunningServer::spawn(
-        listener,
-        move || trigger.trigger(),
-        move |listener| thread_pool::run(listener, state, config, &shutdown),
-    )
-}
+use thread_pool::Mode;
 
 struct Pool;
 
@@ -30,14 +13,11 @@ impl Model for Pool {
     const NAME: &'static str = "02-thread-pool";
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
-        start(
-            listener,
-            args,
-            Mode::Pool {
-                threads: 16,
-                queue: 16,
-            },
-        )
+        let mode = Mode::Pool {
+            threads: 16,
+            queue: 16,
+        };
+        thread_pool::spawn(listener, &args, mode).into()
     }
 }
 
@@ -47,7 +27,7 @@ impl Model for PerConnection {
     const NAME: &'static str = "02-thread-pool --per-connection";
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
-        start(listener, args, Mode::ThreadPerConnection)
+        thread_pool::spawn(listener, &args, Mode::ThreadPerConnection).into()
     }
 }
 

@@ -6,25 +6,18 @@
 
 use std::net::TcpListener;
 
-use common::{CommonArgs, Shutdown};
+use common::CommonArgs;
 use conformance::{RunningServer, TestClient};
-use protocol::ServerState;
-use thread_pool::{Config, Mode};
+use thread_pool::Mode;
 
 fn start_pool(threads: usize, queue: usize) -> RunningServer {
-    let args = CommonArgs::default();
-    let state = ServerState::new(args.session_config());
-    let config = Config {
-        serve: args.serve_config(1024),
-        mode: Mode::Pool { threads, queue },
-    };
-    let shutdown = Shutdown::new();
-    let trigger = shutdown.clone();
-    RunningServer::spawn(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        move || trigger.trigger(),
-        move |listener| thread_pool::run(listener, state, config, &shutdown),
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    thread_pool::spawn(
+        listener,
+        &CommonArgs::default(),
+        Mode::Pool { threads, queue },
     )
+    .into()
 }
 
 #[test]

@@ -12,32 +12,10 @@ use std::net::TcpListener;
 
 use common::CommonArgs;
 use conformance::{RunningServer, TestClient};
-use protocol::ServerState;
-use tokio_util::sync::CancellationToken;
 
 fn start_with_one_worker() -> RunningServer {
-    let args = CommonArgs::default();
-    let state = ServerState::new(args.session_config());
-    let config = args.serve_config(1024);
-    let stop = CancellationToken::new();
-    let trigger = stop.clone();
-    RunningServer::spawn(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        move || trigger.cancel(),
-        move |listener| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            listener.set_nonblocking(true).unwrap();
-            runtime.block_on(async {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                async_tokio::run(listener, state, config, stop.cancelled_owned()).await;
-            });
-            runtime.shutdown_background();
-        },
-    )
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    async_tokio::spawn(listener, &CommonArgs::default(), 1).into()
 }
 
 #[test]

@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use common::CommonArgs;
 use conformance::{RunningServer, TestClient};
-use protocol::{ServerState, work};
-use tokio_util::sync::CancellationToken;
+use protocol::work;
 
 fn start_with_one_worker() -> RunningServer {
     let args = CommonArgs {
@@ -22,27 +21,8 @@ fn start_with_one_worker() -> RunningServer {
         max_sleep: 5000,
         ..CommonArgs::default()
     };
-    let state = ServerState::new(args.session_config());
-    let config = args.serve_config(1024);
-    let stop = CancellationToken::new();
-    let trigger = stop.clone();
-    RunningServer::spawn(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        move || trigger.cancel(),
-        move |listener| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            listener.set_nonblocking(true).unwrap();
-            runtime.block_on(async {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                hybrid_blocking::run(listener, state, config, stop.cancelled_owned()).await;
-            });
-            runtime.shutdown_background();
-        },
-    )
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    hybrid_blocking::spawn(listener, &args, 1).into()
 }
 
 #[test]

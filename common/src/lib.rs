@@ -9,6 +9,8 @@
 //!
 //! - [`accept`]: what to do when `accept` fails.
 //! - [`args`]: the flags every server takes, and their defaults.
+//! - [`background`]: a server on a thread of this process, for tests and
+//!   benchmarks.
 //! - [`cli`]: how a binary reports a fatal error.
 //! - [`duration`]: parsing `10s`, `500ms`, `1.5s`, `1m30s`.
 //! - [`limits`]: the open-file limit, and the connection limit it allows.
@@ -19,6 +21,7 @@
 
 pub mod accept;
 pub mod args;
+pub mod background;
 pub mod cli;
 pub mod duration;
 pub mod limits;
@@ -28,5 +31,6 @@ pub mod shutdown;
 pub mod signals;
 
 pub use args::{CommonArgs, ServeConfig};
+pub use background::Background;
 pub use duration::parse_duration;
 pub use shutdown::Shutdown;

@@ -1,11 +1,10 @@
 //! Starting and stopping a model in-process.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::CommonArgs;
+use common::{Background, CommonArgs};
 
 /// How long any server gets to finish after being stopped before the test
 /// calls it hung. Generous: the suite checks behaviour, not speed.
@@ -22,18 +21,18 @@ pub trait Model {
 }
 
 /// A server running on a thread of the test process.
-pub struct RunningServer {
-    addr: SocketAddr,
-    stop: Option<Box<dyn FnOnce() + Send>>,
-    finished: mpsc::Receiver<()>,
+#[derive(Debug)]
+pub struct RunningServer(Background);
+
+impl From<Background> for RunningServer {
+    fn from(background: Background) -> RunningServer {
+        RunningServer(background)
+    }
 }
 
-impl std::fmt::Debug for RunningServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningServer")
-            .field("addr", &self.addr)
-            .field("stopping", &self.stop.is_none())
-            .finish_non_exhaustive()
+impl From<std::io::Result<Background>> for RunningServer {
+    fn from(started: std::io::Result<Background>) -> RunningServer {
+        RunningServer(started.expect("start the server"))
     }
 }
 
@@ -46,36 +45,23 @@ impl RunningServer {
         serve: impl FnOnce(TcpListener) + Send + 'static,
     ) -> RunningServer {
         let addr = listener.local_addr().expect("listener address");
-        let (done, finished) = mpsc::channel();
-        thread::spawn(move || {
-            serve(listener);
-            let _ = done.send(());
-        });
-        RunningServer {
-            addr,
-            stop: Some(Box::new(stop)),
-            finished,
-        }
+        let thread = thread::spawn(move || serve(listener));
+        RunningServer(Background::new(addr, stop, thread))
     }
 
     /// Where the server listens.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr()
     }
 
     /// Starts the shutdown (once).
     pub fn begin_stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            stop();
-        }
+        self.0.begin_stop();
     }
 
     /// Whether the server has returned, waiting at most `limit`.
     pub fn finished_within(&self, limit: Duration) -> bool {
-        !matches!(
-            self.finished.recv_timeout(limit),
-            Err(mpsc::RecvTimeoutError::Timeout)
-        )
+        self.0.finished_within(limit)
     }
 
     /// Stops the server and asserts that it returns.
@@ -85,13 +71,6 @@ impl RunningServer {
             self.finished_within(STOP_LIMIT),
             "the server did not return within {STOP_LIMIT:?} of its shutdown"
         );
-    }
-}
-
-impl Drop for RunningServer {
-    /// A failed test still stops its server.
-    fn drop(&mut self) {
-        self.begin_stop();
     }
 }
 

@@ -44,6 +44,11 @@ pub fn write(out: &Path, results: &Results, plan: &Plan) -> anyhow::Result<()> {
     }
     write_file(out, "mixed.md", &(mixed_table(&results.runs) + &footer))?;
     write_file(out, "summary.md", &(summary(&results.runs, plan) + &footer))?;
+    write_file(
+        out,
+        "claims.md",
+        &(claims_table(&results.runs, plan) + &footer),
+    )?;
     write_file(out, "latency.svg", &latency_chart(&results.runs)?)?;
     write_file(out, "memory.svg", &memory_chart(&results.runs)?)?;
     write_file(out, "mixed.svg", &mixed_chart(&results.runs)?)?;
@@ -222,6 +227,45 @@ fn summary(runs: &[Run], plan: &Plan) -> String {
         }
     }
     text
+}
+
+/// Popular claims about memory per connection: what was claimed, and for
+/// how many connections.
+const MEMORY_CLAIMS: [(&str, u64, f64); 2] = [
+    (
+        "100k connections on a 2-core 4 GB VM, at 3.2 GB",
+        100_000,
+        3.2e9,
+    ),
+    ("15k connections in 234 MB", 15_000, 234e6),
+];
+
+/// The memory claims against the memory measured at the top step.
+fn claims_table(runs: &[Run], plan: &Plan) -> String {
+    let top = plan.steps.last().copied().unwrap_or(0);
+    let measured = |model| {
+        find(runs, model, Workload::Staircase, Some(top))
+            .and_then(|r| r.report["server"]["bytes_per_connection"].as_u64())
+    };
+    let mut table = format!(
+        "| claim | bytes per connection claimed | 03 measured at {top} connections | 04 measured at {top} connections |\n\
+         |---|---:|---:|---:|\n"
+    );
+    for (claim, connections, bytes) in MEMORY_CLAIMS {
+        let claimed = bytes / connections as f64;
+        let cell = |m: Option<u64>| {
+            m.map_or("–".to_owned(), |b| {
+                format!("{b} B ({:.0}× less)", claimed / b.max(1) as f64)
+            })
+        };
+        let _ = writeln!(
+            table,
+            "| {claim} | {claimed:.0} B | {} | {} |",
+            cell(measured("03-async-tokio")),
+            cell(measured("04-hybrid-blocking"))
+        );
+    }
+    table
 }
 
 const COLOURS: [RGBColor; 4] = [

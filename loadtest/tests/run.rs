@@ -11,35 +11,13 @@ use std::thread;
 
 use common::CommonArgs;
 use conformance::RunningServer;
-use protocol::ServerState;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 const LOADTEST: &str = env!("CARGO_BIN_EXE_loadtest");
 
 /// 03-async-tokio on a thread of this process.
 fn start_03(args: CommonArgs) -> RunningServer {
-    let state = ServerState::new(args.session_config());
-    let config = args.serve_config(1024);
-    let stop = CancellationToken::new();
-    let trigger = stop.clone();
-    RunningServer::spawn(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        move || trigger.cancel(),
-        move |listener| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            listener.set_nonblocking(true).unwrap();
-            runtime.block_on(async {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                async_tokio::run(listener, state, config, stop.cancelled_owned()).await;
-            });
-            runtime.shutdown_background();
-        },
-    )
+    async_tokio::spawn(TcpListener::bind("127.0.0.1:0").unwrap(), &args, 2).into()
 }
 
 fn loadtest(args: &[&str]) -> Output {
