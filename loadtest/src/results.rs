@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::suite::{MODELS, Plan, Results, Run, Workload, outcome, write_file};
 
-/// Writes everything into `out`.
+/// Writes everything into `out`: the measured data, then the views of it.
 pub fn write(out: &Path, results: &Results, plan: &Plan) -> anyhow::Result<()> {
     write_file(out, "suite.json", &serde_json::to_string_pretty(results)?)?;
     for run in &results.runs {
@@ -22,6 +22,11 @@ pub fn write(out: &Path, results: &Results, plan: &Plan) -> anyhow::Result<()> {
         );
         write_file(out, &name, &serde_json::to_string_pretty(&run.report)?)?;
     }
+    write_views(out, results, plan)
+}
+
+/// Writes the tables, sentences and charts (not the data they come from).
+pub fn write_views(out: &Path, results: &Results, plan: &Plan) -> anyhow::Result<()> {
     let stamp = results.stamp.to_markdown();
     write_file(out, "machine.md", &stamp)?;
     let footer = format!(
@@ -285,7 +290,7 @@ fn chart_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
 fn latency_chart(runs: &[Run]) -> ChartResult {
     series_chart(
         runs,
-        "Request latency vs connections (p99 solid, p50 dashed)",
+        "Request latency vs connections, where all were served (p99 solid, p50 thin)",
         "latency (µs)",
         &[("p99", false), ("p50", true)],
         |run, which| {
@@ -325,8 +330,12 @@ fn series_chart(
         .flat_map(|(i, model)| {
             let value = &value;
             series.iter().map(move |&(which, dashed)| {
+                // Only steps where every connection was served: a latency
+                // measured on the one client 01 served out of 100k would
+                // say nothing about 100k.
                 let line = staircase(runs)
                     .filter(|r| r.model == model.name)
+                    .filter(|r| r.report["handshakes_ok"] == r.report["connections_requested"])
                     .filter_map(|r| Some((r.connections.max(1) as f64, value(r, which)?)))
                     .collect::<Vec<_>>();
                 (i, model.name, dashed, line)
@@ -350,6 +359,8 @@ fn series_chart(
             .map_err(chart_error)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc("connections")
             .y_desc(y_label)
             .draw()
@@ -410,33 +421,110 @@ fn mixed_chart(runs: &[Run]) -> ChartResult {
             .margin(12)
             .x_label_area_size(60)
             .y_label_area_size(70)
-            .build_cartesian_2d(0f64..bars.len().max(1) as f64, (1f64..max_y).log_scale())
+            .build_cartesian_2d(
+                (0..bars.len().saturating_sub(1)).into_segmented(),
+                (1f64..max_y).log_scale(),
+            )
             .map_err(chart_error)?;
         let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(bars.len().max(1) * 2)
-            .x_label_formatter(&|x| {
-                let i = (*x - 0.5).round();
-                if (x - 0.5 - i).abs() < 0.01 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
+            .x_labels(bars.len().max(1))
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
             })
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .y_desc("ECHO p99 (µs)")
             .draw()
             .map_err(chart_error)?;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                Rectangle::new(
-                    [(i as f64 + 0.15, 1.0), (i as f64 + 0.85, b.2)],
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 1.0),
+                        (SegmentValue::Exact(i + 1), b.2),
+                    ],
                     COLOURS[b.1].filled(),
-                )
+                );
+                bar.set_margin(0, 0, 12, 12);
+                bar
             }))
             .map_err(chart_error)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(
+        model: &str,
+        connections: usize,
+        handshakes: u64,
+        busy: u64,
+        per_connection: u64,
+    ) -> Run {
+        Run {
+            model: model.into(),
+            workload: Workload::Staircase,
+            connections,
+            rate: 1000.0,
+            server_processes: 1,
+            report: json!({
+                "connections_requested": connections,
+                "handshakes_ok": handshakes,
+                "throughput_rps": 999.0,
+                "errors": {"busy": busy, "timeout": 0},
+                "latency_us": {"request": {"p50": 90, "p99": 1500, "p999": 20000}},
+                "server": {"rss_bytes_loaded": 3 << 20, "bytes_per_connection": per_connection, "threads": 4},
+            }),
+            exited_cleanly: true,
+            final_lines: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn tables_say_what_happened_and_hide_noise() {
+        let runs = vec![
+            run("03-async-tokio", 10, 10, 0, 99_999),
+            run("03-async-tokio", 100_000, 100_000, 0, 1500),
+            run("02-thread-pool", 1000, 256, 744, 15_000),
+        ];
+        let table = staircase_table(&runs, None);
+        assert!(table.contains("| 03-async-tokio | 10 | 1 | 999 | all served | 90 µs | 1.5 ms | 20 ms | 3.0 MiB | – | 4 |"), "{table}");
+        assert!(table.contains("| 1500 B |"), "{table}");
+        assert!(table.contains("256 of 1000 served, 744 busy"), "{table}");
+        assert!(!staircase_table(&runs, Some("02-thread-pool")).contains("03-async-tokio"));
+    }
+
+    #[test]
+    fn claims_are_held_against_the_top_step() {
+        let runs = vec![run("03-async-tokio", 100_000, 100_000, 0, 1600)];
+        let table = claims_table(&runs, &Plan::new(false));
+        assert!(
+            table.contains("| 32000 B | 1600 B (20× less) | – |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn charts_render_as_svg() {
+        let runs = vec![
+            run("03-async-tokio", 1000, 1000, 0, 1500),
+            run("03-async-tokio", 10_000, 10_000, 0, 1400),
+        ];
+        for svg in [
+            latency_chart(&runs).unwrap(),
+            memory_chart(&runs).unwrap(),
+            mixed_chart(&runs).unwrap(),
+        ] {
+            assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
+        }
+        assert!(latency_chart(&runs).unwrap().contains("03-async-tokio"));
+    }
 }

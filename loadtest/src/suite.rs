@@ -44,6 +44,11 @@ pub struct SuiteArgs {
     #[arg(long)]
     pub quick: bool,
 
+    /// Measure nothing: rewrite the tables and charts from the suite.json
+    /// already in the output folder (after changing how they are drawn)
+    #[arg(long, conflicts_with = "quick")]
+    pub render: bool,
+
     /// Only these models (e.g. --models 03-async-tokio,04-hybrid-blocking)
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub models: Vec<String>,
@@ -190,6 +195,19 @@ pub struct Results {
 
 /// Runs the suite and writes the results.
 pub fn suite(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
+    if args.render {
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("book/src/results"));
+        let path = out.join("suite.json");
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let results: Results = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a suite result", path.display()))?;
+        crate::results::write_views(&out, &results, &Plan::new(results.quick))?;
+        return Ok(out);
+    }
     let bin_dir = match &args.bin_dir {
         Some(dir) => dir.clone(),
         None => std::env::current_exe()
