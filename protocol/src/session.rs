@@ -231,6 +231,12 @@ impl Session {
         self.phase == Phase::Ready
     }
 
+    /// Bytes the session holds allocated for an unfinished line (0 while
+    /// idle): what a connection costs beyond its fixed size.
+    pub fn buffered_capacity(&self) -> usize {
+        self.framer.capacity()
+    }
+
     /// The server-wide state this session belongs to.
     pub fn state(&self) -> &ServerState {
         &self.state
