@@ -31,6 +31,27 @@ impl Model for PerConnection {
     }
 }
 
+/// A pool larger than the reliability cases' stalled clients: a pool
+/// smaller than a slow-client attack is exhausted until the handshake
+/// timeout frees it (the book's Reliability chapter shows it).
+struct LargePool;
+
+impl Model for LargePool {
+    const NAME: &'static str = "02-thread-pool --threads 512";
+
+    fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
+        let mode = Mode::Pool {
+            threads: 512,
+            queue: 64,
+        };
+        thread_pool::spawn(listener, &args, mode).into()
+    }
+}
+
+mod large_pool {
+    conformance::reliability_tests!(super::LargePool);
+}
+
 mod pool {
     conformance::conformance_tests!(super::Pool);
     conformance::concurrency_tests!(super::Pool);
@@ -39,4 +60,5 @@ mod pool {
 mod per_connection {
     conformance::conformance_tests!(super::PerConnection);
     conformance::concurrency_tests!(super::PerConnection);
+    conformance::reliability_tests!(super::PerConnection);
 }

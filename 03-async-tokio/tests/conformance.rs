@@ -17,3 +17,4 @@ impl Model for AsyncTokio {
 
 conformance::conformance_tests!(AsyncTokio);
 conformance::concurrency_tests!(AsyncTokio);
+conformance::reliability_tests!(AsyncTokio);

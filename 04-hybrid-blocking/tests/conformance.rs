@@ -17,3 +17,4 @@ impl Model for HybridBlocking {
 
 conformance::conformance_tests!(HybridBlocking);
 conformance::concurrency_tests!(HybridBlocking);
+conformance::reliability_tests!(HybridBlocking);

@@ -631,3 +631,92 @@ pub fn counters_add_up_under_concurrent_clients<M: Model>() {
     );
     server.stop();
 }
+
+// ---- Reliability: slow clients and floods (not 01) ---------------------
+
+/// How many stalled clients the slow-client case opens: 200 in CI, more
+/// with `CONFORMANCE_STALLED=5000` (see the book's Reliability chapter).
+fn stalled_count() -> usize {
+    std::env::var("CONFORMANCE_STALLED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200)
+}
+
+pub fn slow_clients_do_not_block_fresh_ones<M: Model>() {
+    let stalled_count = stalled_count();
+    // Long enough to open every stalled client before the first expires.
+    let timeout = Duration::from_secs(3) + Duration::from_millis(2 * stalled_count as u64);
+    let server = server::<M>(|args| args.handshake_timeout = timeout);
+    let mut stalled: Vec<TestClient> = (0..stalled_count)
+        .map(|_| {
+            let mut client = TestClient::connect(server.addr());
+            client.send("HELLO 1\nHEL"); // half of the third line, then nothing
+            client
+        })
+        .collect();
+    // A fresh client completes its handshake while every one of them stalls.
+    let mut fresh = TestClient::handshaked(server.addr(), 5);
+    fresh.exchange("ECHO fresh", "ECHO fresh");
+    let stats = fresh.stats();
+    assert!(
+        stats.active as usize > stalled_count,
+        "the fresh client was served only after stalled ones closed: {stats}"
+    );
+    // The handshake timeout then closes every stalled client.
+    for client in &mut stalled {
+        client.expect("HELLO 2");
+        client.expect_final("ERR handshake timeout");
+    }
+    fresh.stats_until(|stats| stats.active == 1);
+    println!(
+        "RELIABILITY slow clients: {} stalled, fresh client served, all stalled closed by the handshake timeout",
+        stalled_count
+    );
+    server.stop();
+}
+
+pub fn a_flood_over_the_limit_is_turned_away_and_counted<M: Model>() {
+    const LIMIT: u64 = 10;
+    const FLOOD: u64 = 50;
+    let server = server::<M>(|args| args.max_connections = Some(LIMIT));
+    let addr = server.addr();
+    // Every client holds its connection until all have tried.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(FLOOD as usize));
+    let clients: Vec<_> = (0..FLOOD)
+        .map(|i| {
+            let barrier = std::sync::Arc::clone(&barrier);
+            thread::spawn(move || {
+                let mut client = TestClient::connect(addr);
+                client.send(format!("HELLO {i}\n"));
+                let answer = client.line();
+                let served = answer == format!("HELLO {}", i + 1);
+                if !served {
+                    assert_eq!(answer, "ERR busy");
+                    client.expect_closed();
+                }
+                barrier.wait();
+                served
+            })
+        })
+        .collect();
+    let served = clients
+        .into_iter()
+        .map(|c| c.join().expect("client thread"))
+        .filter(|&served| served)
+        .count() as u64;
+    assert_eq!(served, LIMIT, "exactly the limit is served");
+    let mut observer = TestClient::handshaked(addr, 99);
+    let stats = observer.stats_until(|stats| stats.active == 1);
+    // accepted = handshakes + rejected + failed (those that never finished
+    // their handshake: here the served ones left before sending HELLO x+2).
+    assert_eq!(stats.accepted, FLOOD + 1);
+    assert_eq!(stats.rejected, FLOOD - LIMIT);
+    assert_eq!(
+        stats.handshakes, 1,
+        "only the observer finished a handshake"
+    );
+    assert_eq!(stats.accepted, stats.handshakes + stats.rejected + LIMIT);
+    assert_eq!(stats.errors, 0, "ERR busy is not counted as an error");
+    server.stop();
+}

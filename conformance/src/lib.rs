@@ -95,6 +95,19 @@ macro_rules! concurrency_tests {
     };
 }
 
+/// Generates the reliability cases: slow clients and floods. A model whose
+/// capacity is fixed (02's pool) must be configured larger than the
+/// `CONFORMANCE_STALLED` clients (200 by default).
+#[macro_export]
+macro_rules! reliability_tests {
+    ($model:ty) => {
+        $crate::__tests_for!($model;
+            slow_clients_do_not_block_fresh_ones,
+            a_flood_over_the_limit_is_turned_away_and_counted,
+        );
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __tests_for {

@@ -91,12 +91,17 @@ impl LineFramer {
     }
 
     /// Drops the lines already handed out: frees the buffer when nothing is
-    /// pending, or moves the partial line to the front.
+    /// pending, or moves the partial line to the front and gives back memory
+    /// a large read left behind (a connection may wait long on a partial
+    /// line; it should hold about that line, not its biggest read).
     fn release_consumed(&mut self) {
         if self.start == self.buf.len() {
             self.buf = Vec::new();
         } else {
             self.buf.drain(..self.start);
+            if self.buf.capacity() > 2 * self.buf.len() + 256 {
+                self.buf.shrink_to_fit();
+            }
         }
         self.start = 0;
     }
