@@ -11,7 +11,7 @@
 
 pub mod server;
 
-pub use server::{close_gracefully, run, serve_connection};
+pub use server::{close_gracefully, discard_until, run, serve_connection};
 
 /// Runs 01 on a new thread, for tests and benchmarks.
 pub fn spawn(

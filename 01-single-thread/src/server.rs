@@ -187,9 +187,14 @@ fn send(mut stream: &TcpStream, out: &mut Vec<u8>) -> io::Result<()> {
 /// the client has read the final line. So: send FIN (shut down the write
 /// side), read and discard what the client still sends for up to
 /// `CLOSE_DRAIN`, then close.
-pub fn close_gracefully(mut stream: &TcpStream) {
+pub fn close_gracefully(stream: &TcpStream) {
     let _ = stream.shutdown(Direction::Write);
-    let until = Instant::now() + CLOSE_DRAIN;
+    discard_until(stream, Instant::now() + CLOSE_DRAIN);
+}
+
+/// Reads and throws away what the client sends until it closes, the
+/// socket fails, or `until` passes.
+pub fn discard_until(mut stream: &TcpStream, until: Instant) {
     let mut discard = [0u8; 1024];
     while let Some(left) = until.checked_duration_since(Instant::now()) {
         if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {

@@ -31,8 +31,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use common::{ServeConfig, Shutdown};
+use protocol::CLOSE_DRAIN;
 use protocol::{Reply, ServerState, Session};
-use single_thread::{close_gracefully, serve_connection};
+use single_thread::{discard_until, serve_connection};
 
 /// How the server runs its threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +86,7 @@ pub fn run(listener: TcpListener, state: Arc<ServerState>, config: Config, shutd
         // `active` counts the connections being served *and* those queued.
         let at_limit = state.counters.active() >= config.serve.max_connections as u64;
         if at_limit {
-            rejecter.reject(stream, state.reject());
+            rejecter.turn_away(stream, state.reject());
             continue;
         }
         let job = Job {
@@ -95,7 +96,7 @@ pub fn run(listener: TcpListener, state: Arc<ServerState>, config: Config, shutd
         if let Err(job) = threads.dispatch(job) {
             let Job { stream, session } = job;
             drop(session); // never served: not active any more
-            rejecter.reject(stream, state.reject());
+            rejecter.turn_away(stream, state.reject());
         }
     }
     // Stop accepting (new connections are refused), then let every thread
@@ -254,39 +255,44 @@ impl Worker {
 }
 // ANCHOR_END: pool
 
-/// Says `ERR busy` and closes, on a thread of its own: a graceful close
-/// takes up to half a second, and the acceptor must not wait that long.
+/// Turns connections away: `ERR busy` at once, from the acceptor, then the
+/// graceful close's draining on a thread of its own, because draining may
+/// take half a second and the acceptor must not wait that long.
 struct Rejecter {
-    sender: SyncSender<(TcpStream, Reply<'static>)>,
+    /// Rejected sockets, each with the moment its draining must end.
+    draining: SyncSender<(TcpStream, Instant)>,
 }
 
 impl Rejecter {
-    /// How many rejected connections may wait for their graceful close.
+    /// How many rejected connections may be draining at once; beyond that
+    /// (a flood) a socket is closed right after its `ERR busy`.
     const BACKLOG: usize = 256;
 
     fn start() -> Rejecter {
-        let (sender, receiver) = mpsc::sync_channel::<(TcpStream, Reply<'static>)>(Self::BACKLOG);
+        let (draining, to_drain) = mpsc::sync_channel::<(TcpStream, Instant)>(Self::BACKLOG);
         let spawned = thread::Builder::new().name("reject".into()).spawn(move || {
-            for (stream, busy) in receiver {
-                if send_final_line(&stream, &busy).is_ok() {
-                    close_gracefully(&stream);
-                }
+            // One after another, but each only until its own deadline, so no
+            // socket is held much past half a second after its rejection.
+            for (stream, until) in to_drain {
+                discard_until(&stream, until);
             }
         });
         if let Err(error) = spawned {
             tracing::warn!(%error, "no reject thread: ERR busy closes without draining");
         }
-        Rejecter { sender }
+        Rejecter { draining }
     }
 
-    /// Answers `busy` and closes. When the reject thread lags far behind (a
-    /// flood), the line is sent from here and the socket closed at once.
-    fn reject(&self, stream: TcpStream, busy: Reply<'static>) {
-        if let Err(
-            TrySendError::Full((stream, busy)) | TrySendError::Disconnected((stream, busy)),
-        ) = self.sender.try_send((stream, busy))
-        {
-            let _ = send_final_line(&stream, &busy);
+    /// Answers `busy` and shuts down the write side at once, then hands
+    /// the socket over for draining (or closes it, if the reject thread is
+    /// far behind).
+    fn turn_away(&self, stream: TcpStream, busy: Reply<'static>) {
+        let answered = send_final_line(&stream, &busy)
+            .and_then(|()| stream.shutdown(std::net::Shutdown::Write));
+        if answered.is_ok() {
+            let _ = self
+                .draining
+                .try_send((stream, Instant::now() + CLOSE_DRAIN));
         }
     }
 }

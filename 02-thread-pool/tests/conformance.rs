@@ -33,16 +33,18 @@ impl Model for PerConnection {
 
 /// A pool larger than the reliability cases' stalled clients: a pool
 /// smaller than a slow-client attack is exhausted until the handshake
-/// timeout frees it (the book's Reliability chapter shows it).
+/// timeout frees it. The queue is as large too: the workers take jobs from
+/// one `Mutex<Receiver>` one after another, so a burst of connections fills
+/// a short queue faster than idle workers empty it.
 struct LargePool;
 
 impl Model for LargePool {
-    const NAME: &'static str = "02-thread-pool --threads 512";
+    const NAME: &'static str = "02-thread-pool --threads 512 --queue 512";
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         let mode = Mode::Pool {
             threads: 512,
-            queue: 64,
+            queue: 512,
         };
         thread_pool::spawn(listener, &args, mode).into()
     }

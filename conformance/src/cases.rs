@@ -655,6 +655,10 @@ pub fn slow_clients_do_not_block_fresh_ones<M: Model>() {
             client
         })
         .collect();
+    // Every stalled client is in (its first line answered), and stalls.
+    for client in &mut stalled {
+        client.expect("HELLO 2");
+    }
     // A fresh client completes its handshake while every one of them stalls.
     let mut fresh = TestClient::handshaked(server.addr(), 5);
     fresh.exchange("ECHO fresh", "ECHO fresh");
@@ -665,7 +669,6 @@ pub fn slow_clients_do_not_block_fresh_ones<M: Model>() {
     );
     // The handshake timeout then closes every stalled client.
     for client in &mut stalled {
-        client.expect("HELLO 2");
         client.expect_final("ERR handshake timeout");
     }
     fresh.stats_until(|stats| stats.active == 1);
@@ -681,30 +684,29 @@ pub fn a_flood_over_the_limit_is_turned_away_and_counted<M: Model>() {
     const FLOOD: u64 = 50;
     let server = server::<M>(|args| args.max_connections = Some(LIMIT));
     let addr = server.addr();
-    // Every client holds its connection until all have tried.
-    let barrier = std::sync::Arc::new(std::sync::Barrier::new(FLOOD as usize));
+    // The served clients are handed back, so they stay open until every
+    // client has tried.
     let clients: Vec<_> = (0..FLOOD)
         .map(|i| {
-            let barrier = std::sync::Arc::clone(&barrier);
             thread::spawn(move || {
                 let mut client = TestClient::connect(addr);
                 client.send(format!("HELLO {i}\n"));
                 let answer = client.line();
-                let served = answer == format!("HELLO {}", i + 1);
-                if !served {
-                    assert_eq!(answer, "ERR busy");
-                    client.expect_closed();
+                if answer == format!("HELLO {}", i + 1) {
+                    return Some(client);
                 }
-                barrier.wait();
-                served
+                assert_eq!(answer, "ERR busy");
+                client.expect_closed();
+                None
             })
         })
         .collect();
-    let served = clients
+    let served_clients: Vec<TestClient> = clients
         .into_iter()
-        .map(|c| c.join().expect("client thread"))
-        .filter(|&served| served)
-        .count() as u64;
+        .filter_map(|c| c.join().expect("client thread"))
+        .collect();
+    let served = served_clients.len() as u64;
+    drop(served_clients);
     assert_eq!(served, LIMIT, "exactly the limit is served");
     let mut observer = TestClient::handshaked(addr, 99);
     let stats = observer.stats_until(|stats| stats.active == 1);
