@@ -7,3 +7,12 @@ conformance::binary_tests!(
     "127.0.0.1:7802"
 );
 conformance::accept_recovery_tests!(env!("CARGO_BIN_EXE_02-thread-pool"));
+// A pool with a worker for every loaded connection (see the Reliability
+// chapter for what a smaller pool does).
+conformance::shutdown_under_load_tests!(
+    env!("CARGO_BIN_EXE_02-thread-pool"),
+    "--threads",
+    "2048",
+    "--queue",
+    "2048"
+);

@@ -7,3 +7,4 @@ conformance::binary_tests!(
     "127.0.0.1:7803"
 );
 conformance::accept_recovery_tests!(env!("CARGO_BIN_EXE_03-async-tokio"));
+conformance::shutdown_under_load_tests!(env!("CARGO_BIN_EXE_03-async-tokio"));

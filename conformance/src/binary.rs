@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use protocol::CounterSnapshot;
 
 use crate::client::TestClient;
+
 use crate::process::ServerProcess;
 
 /// Generous: a server must exit long before this, but a loaded CI machine
@@ -310,4 +311,117 @@ fn cpu_seconds(pid: u32) -> f64 {
     // SAFETY: sysconf only reads its argument.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     ticks / ticks_per_second
+}
+
+/// Generates the case where the server is stopped while loaded.
+#[macro_export]
+macro_rules! shutdown_under_load_tests {
+    ($binary:expr $(, $arg:expr)* $(,)?) => {
+        #[test]
+        fn shutdown_under_load_loses_no_answer() {
+            $crate::binary::shutdown_under_load_loses_no_answer($binary, &[$($arg),*]);
+        }
+    };
+}
+
+/// How many connections the shutdown-under-load case drives: 100 in CI,
+/// more with `CONFORMANCE_LOAD_CONNECTIONS=2000`.
+fn load_connections() -> usize {
+    std::env::var("CONFORMANCE_LOAD_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100)
+}
+
+/// What one loaded connection saw.
+struct Fate {
+    sent: u64,
+    answered: u64,
+    got_bye: bool,
+}
+
+/// SIGTERM while many connections pipeline ECHO requests: every connection
+/// must get every answer in order and then `BYE`, the process must exit 0,
+/// and the requests the server says it read must equal the answers the
+/// clients received: zero lost.
+pub fn shutdown_under_load_loses_no_answer(binary: &str, extra_args: &[&str]) {
+    let connections = load_connections();
+    let mut args = vec!["--shutdown-grace", "15s", "--max-connections", "30000"];
+    args.extend_from_slice(extra_args);
+    let server = ServerProcess::start(binary, &args);
+    let addr = server.addr();
+    let clients: Vec<_> = (0..connections)
+        .map(|i| thread::spawn(move || pipeline_until_bye(addr, i as u64)))
+        .collect();
+    // Let the load run, then stop the server under it.
+    thread::sleep(Duration::from_millis(700));
+    let finished = server.stop_with(libc::SIGTERM, EXIT_LIMIT);
+    let fates: Vec<Fate> = clients
+        .into_iter()
+        .map(|c| c.join().expect("client thread"))
+        .collect();
+
+    assert!(finished.status.success(), "exit status {}", finished.status);
+    let without_bye = fates.iter().filter(|f| !f.got_bye).count();
+    assert_eq!(without_bye, 0, "connections that ended without BYE");
+    let sent: u64 = fates.iter().map(|f| f.sent).sum();
+    let answered: u64 = fates.iter().map(|f| f.answered).sum();
+    let read_by_server = final_counters(&finished.stdout).requests;
+    assert!(answered > 0, "no load ran before the shutdown");
+    assert_eq!(
+        read_by_server, answered,
+        "every request the server read must be answered before BYE"
+    );
+    let name = std::path::Path::new(binary)
+        .file_name()
+        .map_or(binary.into(), |n| n.to_string_lossy());
+    println!(
+        "RELIABILITY shutdown under load: {name}: {connections} connections pipelining ECHO, \
+         {sent} requests sent, {read_by_server} read by the server, {answered} answered, {} lost; \
+         {} {:.0?} after SIGTERM",
+        read_by_server - answered,
+        finished.status,
+        finished.took
+    );
+}
+
+/// One connection: handshake, then batches of four pipelined ECHOs, each
+/// answer checked in order, until `BYE` (or the connection ends).
+fn pipeline_until_bye(addr: std::net::SocketAddr, id: u64) -> Fate {
+    const BATCH: u64 = 4;
+    let mut client = TestClient::handshaked(addr, id);
+    let mut fate = Fate {
+        sent: 0,
+        answered: 0,
+        got_bye: false,
+    };
+    let mut sending = true;
+    loop {
+        if sending {
+            let batch: String = (fate.sent..fate.sent + BATCH)
+                .map(|n| format!("ECHO {id}-{n}\n"))
+                .collect();
+            match client.send_lossy(batch) {
+                Ok(()) => fate.sent += BATCH,
+                Err(_) => sending = false,
+            }
+        }
+        while fate.answered < fate.sent || !sending {
+            match client.try_line() {
+                Ok(Some(line)) if line == "BYE" => {
+                    fate.got_bye = true;
+                    return fate;
+                }
+                Ok(Some(line)) => {
+                    assert_eq!(
+                        line,
+                        format!("ECHO {id}-{}", fate.answered),
+                        "answers out of order"
+                    );
+                    fate.answered += 1;
+                }
+                Ok(None) | Err(_) => return fate,
+            }
+        }
+    }
 }

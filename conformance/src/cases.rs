@@ -673,8 +673,9 @@ pub fn slow_clients_do_not_block_fresh_ones<M: Model>() {
     }
     fresh.stats_until(|stats| stats.active == 1);
     println!(
-        "RELIABILITY slow clients: {} stalled, fresh client served, all stalled closed by the handshake timeout",
-        stalled_count
+        "RELIABILITY slow clients: {}: {stalled_count} clients stalled mid-handshake; a fresh client \
+         was served while all were open; all were closed by the handshake timeout",
+        M::NAME
     );
     server.stop();
 }
