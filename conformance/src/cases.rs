@@ -721,5 +721,11 @@ pub fn a_flood_over_the_limit_is_turned_away_and_counted<M: Model>() {
     );
     assert_eq!(stats.accepted, stats.handshakes + stats.rejected + LIMIT);
     assert_eq!(stats.errors, 0, "ERR busy is not counted as an error");
+    println!(
+        "RELIABILITY flood: {}: {FLOOD} connections at once, limit {LIMIT}: {served} served, {} ERR busy; \
+         then STATS: {stats}",
+        M::NAME,
+        FLOOD - served
+    );
     server.stop();
 }
