@@ -5,13 +5,13 @@
 //!
 //! - [`server`]: the whole model, in one file: the accept loop and the
 //!   blocking conversation with one client. 02-thread-pool reuses
-//!   [`serve_connection`] and [`close_gracefully`] unchanged and only
-//!   changes who calls them.
+//!   [`serve_connection`] unchanged and only changes who calls it (and
+//!   [`discard_until`] for the connections it turns away).
 //! - `main.rs`: flags, logging, signals, then [`run`].
 
 pub mod server;
 
-pub use server::{close_gracefully, discard_until, run, serve_connection};
+pub use server::{discard_until, run, serve_connection};
 
 /// Runs 01 on a new thread, for tests and benchmarks.
 pub fn spawn(

@@ -29,7 +29,7 @@ struct Inner {
     triggered: AtomicBool,
     /// Sockets some thread may be blocked on, by registration number.
     sockets: Mutex<Registry>,
-    /// Wakes threads in [`Shutdown::wait`].
+    /// Wakes threads in [`Shutdown::wait_timeout`].
     wake_waiters: Condvar,
 }
 
@@ -57,7 +57,7 @@ impl Shutdown {
     }
 
     /// Starts the shutdown: sets the flag, wakes every registered socket and
-    /// every thread in [`Shutdown::wait`]. Calling it again does nothing more.
+    /// every thread in [`Shutdown::wait_timeout`]. Calling it again does nothing more.
     pub fn trigger(&self) {
         let registry = self.registry();
         self.inner.triggered.store(true, Ordering::SeqCst);

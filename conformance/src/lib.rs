@@ -11,7 +11,11 @@
 //!
 //! Models that serve connections concurrently (all but 01) also add
 //! `conformance::concurrency_tests!(MyModel);` for the rules that need two
-//! connections open at once (`ERR busy`, `BYE` to everyone at shutdown).
+//! connections open at once (`ERR busy`, `BYE` to everyone at shutdown), and
+//! `conformance::reliability_tests!(MyModel);` for slow clients and floods.
+//! Each binary's `tests/binary.rs` adds `binary_tests!` (signals, exit
+//! status, flags), and for 02–04 `accept_recovery_tests!` (running out of
+//! file descriptors) and `shutdown_under_load_tests!`.
 //!
 //! The cases talk raw protocol with a blocking std client and never look
 //! inside the server: they check only what a client can observe. Every read

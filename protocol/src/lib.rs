@@ -16,7 +16,7 @@
 //! - [`reply`]: every line a server sends, and the exact error texts.
 //! - [`session`]: one connection's state machine (handshake, requests, timeouts).
 //! - [`counters`]: the server-wide counters behind `STATS`.
-//! - [`work`]: the deterministic CPU-bound function behind `WORK`.
+//! - [`work`](mod@work): the deterministic CPU-bound function behind `WORK`.
 //! - [`client`]: the client side, for the load tester and the tests.
 
 pub mod client;
