@@ -94,6 +94,7 @@ enum Ending {
 /// The conversation: answer every complete line, then read more, until a
 /// final line is sent or the client leaves.
 fn converse(stream: &TcpStream, session: &mut Session, shutdown: &Shutdown) -> io::Result<Ending> {
+    // ANCHOR: ex02_solution_converse
     let mut out = Vec::new();
     let mut chunk = [0u8; READ_CHUNK];
     loop {
@@ -136,10 +137,11 @@ fn converse(stream: &TcpStream, session: &mut Session, shutdown: &Shutdown) -> i
             }
         }
     }
+    // ANCHOR_END: ex02_solution_converse
 }
-
 // ANCHOR_END: converse
 
+// ANCHOR: read_before
 /// Reads what is there, waiting at most until `deadline`. `Some(0)` means
 /// the client closed its side (or the shutdown woke us); `None` means the
 /// deadline passed first.
@@ -148,6 +150,7 @@ fn read_before(
     buf: &mut [u8],
     deadline: Option<Instant>,
 ) -> io::Result<Option<usize>> {
+    // ANCHOR: ex02_solution_read_before
     loop {
         let timeout = match deadline {
             None => None,
@@ -171,7 +174,9 @@ fn read_before(
             Err(error) => return Err(error),
         }
     }
+    // ANCHOR_END: ex02_solution_read_before
 }
+// ANCHOR_END: read_before
 
 /// Writes and empties the output buffer.
 fn send(mut stream: &TcpStream, out: &mut Vec<u8>) -> io::Result<()> {

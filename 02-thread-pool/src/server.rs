@@ -194,6 +194,7 @@ impl ThreadPool {
     /// Starts `threads` workers (at least one) with room for `queue`
     /// connections waiting for a free worker.
     pub fn new(threads: usize, queue: usize, shutdown: Shutdown) -> io::Result<ThreadPool> {
+        // ANCHOR: ex03_solution_new
         let (sender, receiver) = mpsc::sync_channel(queue);
         // One receiver shared by every worker: whoever holds the lock waits
         // for the next job, the others wait for the lock.
@@ -205,22 +206,28 @@ impl ThreadPool {
             workers,
             sender: Some(sender),
         })
+        // ANCHOR_END: ex03_solution_new
     }
 
+    // ANCHOR: execute
     /// Queues a connection for the next free worker, or gives it back when
     /// the queue is full: the caller answers `ERR busy`.
     fn execute(&self, job: Job) -> Result<(), Job> {
+        // ANCHOR: ex04_solution
         let Some(sender) = &self.sender else {
             return Err(job);
         };
         sender.try_send(job).map_err(|error| match error {
             TrySendError::Full(job) | TrySendError::Disconnected(job) => job,
         })
+        // ANCHOR_END: ex04_solution
     }
+    // ANCHOR_END: execute
 }
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
+        // ANCHOR: ex03_solution_drop
         drop(self.sender.take());
         for worker in &mut self.workers {
             if let Some(thread) = worker.thread.take() {
@@ -229,11 +236,13 @@ impl Drop for ThreadPool {
                 }
             }
         }
+        // ANCHOR_END: ex03_solution_drop
     }
 }
 
 impl Worker {
     fn start(id: usize, jobs: Arc<Mutex<Receiver<Job>>>, shutdown: Shutdown) -> io::Result<Worker> {
+        // ANCHOR: ex03_solution_worker
         let thread = thread::Builder::new()
             .name(format!("pool-{id}"))
             .spawn(move || {
@@ -251,6 +260,7 @@ impl Worker {
             id,
             thread: Some(thread),
         })
+        // ANCHOR_END: ex03_solution_worker
     }
 }
 // ANCHOR_END: pool

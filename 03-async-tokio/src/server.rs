@@ -50,22 +50,38 @@ pub async fn run(
     config: ServeConfig,
     shutdown: impl Future<Output = ()>,
 ) {
-    // One permit per connection served. `try_acquire` never waits: over
-    // the limit, the client is told `ERR busy` at once instead of sitting
-    // unserved in a queue it cannot see.
-    let limit = Arc::new(Semaphore::new(config.max_connections));
     // Cancelled when the shutdown starts; every connection task watches it.
     let stop = CancellationToken::new();
     // Knows when every connection task has finished.
     let connections = TaskTracker::new();
+    // `accept_loop` never ends by itself. When `shutdown` completes first,
+    // `select!` drops the loop's future, and dropping a future is how async
+    // code cancels it: the loop stops at whichever `.await` it was in.
+    tokio::select! {
+        () = shutdown => {}
+        () = accept_loop(&listener, &state, config.max_connections, &stop, &connections) => {}
+    }
+    shut_down(listener, &stop, &connections, config.shutdown_grace).await;
+}
+// ANCHOR_END: run
 
-    tokio::pin!(shutdown);
+// ANCHOR: accept_loop
+/// Accepts connections and spawns a task for each, forever; at most
+/// `max_connections` are served at once, and the others are told `ERR busy`.
+async fn accept_loop(
+    listener: &TcpListener,
+    state: &Arc<ServerState>,
+    max_connections: usize,
+    stop: &CancellationToken,
+    connections: &TaskTracker,
+) {
+    // ANCHOR: ex05_solution
+    // One permit per connection served. `try_acquire` never waits: over
+    // the limit, the client is told `ERR busy` at once instead of sitting
+    // unserved in a queue it cannot see.
+    let limit = Arc::new(Semaphore::new(max_connections));
     loop {
-        let accepted = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
+        let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
             Err(error) => {
                 sleep(common::accept::pause_after(&error)).await;
@@ -83,22 +99,35 @@ pub async fn run(
             }
         }
     }
+    // ANCHOR_END: ex05_solution
+}
+// ANCHOR_END: accept_loop
 
+// ANCHOR: shut_down
+/// The graceful shutdown: stop accepting, tell every connection to finish,
+/// and wait for them, but no longer than `grace`.
+async fn shut_down(
+    listener: TcpListener,
+    stop: &CancellationToken,
+    connections: &TaskTracker,
+    grace: Duration,
+) {
+    // ANCHOR: ex06_solution
     // Stop accepting: from now on, new connections are refused.
     drop(listener);
+    // Every connection task wakes up in its `select!` and says `BYE`.
     stop.cancel();
+    // No more tasks will be spawned, so `wait` can complete.
     connections.close();
-    if timeout(config.shutdown_grace, connections.wait())
-        .await
-        .is_err()
-    {
+    if timeout(grace, connections.wait()).await.is_err() {
         tracing::warn!(
             still_open = connections.len(),
             "grace period over; leaving the connections still open"
         );
     }
+    // ANCHOR_END: ex06_solution
 }
-// ANCHOR_END: run
+// ANCHOR_END: shut_down
 
 /// Serves one admitted connection until the conversation ends, then closes
 /// it. The `session` and the `permit` are dropped last, after the socket is

@@ -3,7 +3,9 @@
 //!
 //! With one worker thread, a client's `ECHO` cannot be answered before
 //! another client's `SLEEP` has finished: the `SLEPT` answer is always sent
-//! first. (Model 04's test of the same scene shows the opposite.)
+//! first. (The same scene against model 04, in the workshop's exercises 7 and
+//! 8, `exercises/tests/ex07_work_on_rayon.rs` and `ex08_spawn_blocking.rs`,
+//! shows the opposite.)
 
 // A test's panics are its failures.
 #![allow(clippy::unwrap_used)]

@@ -56,6 +56,12 @@ impl Background {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+
+    /// Waits for the server thread to return and says whether it panicked.
+    /// Call it after [`Background::begin_stop`], or it waits for ever.
+    pub fn join(mut self) -> std::thread::Result<()> {
+        self.thread.take().map_or(Ok(()), JoinHandle::join)
+    }
 }
 
 impl fmt::Debug for Background {

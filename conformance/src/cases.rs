@@ -8,7 +8,7 @@ use common::CommonArgs;
 use protocol::work;
 
 use crate::client::TestClient;
-use crate::server::{Model, RunningServer, STOP_LIMIT, start};
+use crate::server::{Model, RunningServer, start};
 
 /// The flags of PROTOCOL.md, changed by `tweak`.
 fn server<M: Model>(tweak: impl FnOnce(&mut CommonArgs)) -> RunningServer {
@@ -495,10 +495,7 @@ pub fn shutdown_while_sleep_runs_answers_then_says_bye<M: Model>() {
     server.begin_stop();
     client.expect("SLEPT 400");
     client.expect_final("BYE");
-    assert!(
-        server.finished_within(STOP_LIMIT),
-        "the server did not return"
-    );
+    server.assert_returned_cleanly();
 }
 
 pub fn shutdown_answers_pipelined_lines_already_read<M: Model>() {
@@ -514,10 +511,7 @@ pub fn shutdown_answers_pipelined_lines_already_read<M: Model>() {
         client.expect(want);
     }
     client.expect_final("BYE");
-    assert!(
-        server.finished_within(STOP_LIMIT),
-        "the server did not return"
-    );
+    server.assert_returned_cleanly();
 }
 
 pub fn shutdown_says_bye_during_the_handshake<M: Model>() {
@@ -526,10 +520,7 @@ pub fn shutdown_says_bye_during_the_handshake<M: Model>() {
     client.exchange("HELLO 1", "HELLO 2");
     server.begin_stop();
     client.expect_final("BYE");
-    assert!(
-        server.finished_within(STOP_LIMIT),
-        "the server did not return"
-    );
+    server.assert_returned_cleanly();
 }
 
 pub fn shutdown_of_an_idle_server_returns<M: Model>() {
@@ -594,10 +585,7 @@ pub fn shutdown_says_bye_to_every_connection<M: Model>() {
     for client in clients.iter_mut().chain([&mut handshaking]) {
         client.expect_final("BYE");
     }
-    assert!(
-        server.finished_within(STOP_LIMIT),
-        "the server did not return"
-    );
+    server.assert_returned_cleanly();
 }
 
 pub fn counters_add_up_under_concurrent_clients<M: Model>() {

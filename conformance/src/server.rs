@@ -64,13 +64,21 @@ impl RunningServer {
         self.0.finished_within(limit)
     }
 
-    /// Stops the server and asserts that it returns.
+    /// Stops the server and asserts that it returns, without a panic.
     pub fn stop(mut self) {
         self.begin_stop();
+        self.assert_returned_cleanly();
+    }
+
+    /// Asserts that the server returns within [`STOP_LIMIT`] (once its
+    /// shutdown has begun) and that its thread did not panic: a panic while
+    /// shutting down can look like a clean stop from the clients' side.
+    pub fn assert_returned_cleanly(self) {
         assert!(
             self.finished_within(STOP_LIMIT),
             "the server did not return within {STOP_LIMIT:?} of its shutdown"
         );
+        assert!(self.0.join().is_ok(), "the server thread panicked");
     }
 }
 

@@ -53,6 +53,7 @@ impl LineFramer {
     /// if nothing is pending), and `Err(LineTooLong)` for a line over the
     /// limit, or as soon as more than `max_line` bytes wait without a newline.
     pub fn next_line(&mut self) -> Option<Result<Range<usize>, ProtocolError>> {
+        // ANCHOR: ex01_solution
         let pending = &self.buf[self.start..];
         let Some(newline) = pending.iter().position(|&b| b == b'\n') else {
             if pending.len() > self.max_line {
@@ -72,6 +73,7 @@ impl LineFramer {
             end -= 1;
         }
         Some(Ok(begin..end))
+        // ANCHOR_END: ex01_solution
     }
     // ANCHOR_END: next_line
 

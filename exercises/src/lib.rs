@@ -1,0 +1,75 @@
+//! The workshop's exercises, one test file each in `tests/`.
+//!
+//! An exercise rebuilds one key piece of a model: the code to write is cut
+//! out of the real sources by `cargo xtask workshop` (the book's Workshop
+//! chapter explains how), and the exercise's test file says when it works
+//! again. The tests never look inside a server: they talk to it over
+//! loopback, mostly with the shared conformance cases, so any correct
+//! solution passes, not only the one in this repository.
+//!
+//! A learner runs one exercise with, for example:
+//!
+//! ```text
+//! cargo test -p exercises --test ex01_line_framer
+//! ```
+//!
+//! This library only names the servers, in the configurations the
+//! exercises need, for the conformance suite.
+
+use std::net::TcpListener;
+
+use common::CommonArgs;
+use conformance::{Model, RunningServer};
+
+/// 01-single-thread.
+#[derive(Debug)]
+pub struct SingleThread;
+
+impl Model for SingleThread {
+    const NAME: &'static str = "01-single-thread";
+
+    fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
+        single_thread::spawn(listener, &args).into()
+    }
+}
+
+/// 02-thread-pool with `THREADS` workers and room for `QUEUE` waiting
+/// connections.
+#[derive(Debug)]
+pub struct Pool<const THREADS: usize, const QUEUE: usize>;
+
+impl<const THREADS: usize, const QUEUE: usize> Model for Pool<THREADS, QUEUE> {
+    const NAME: &'static str = "02-thread-pool";
+
+    fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
+        let mode = thread_pool::Mode::Pool {
+            threads: THREADS,
+            queue: QUEUE,
+        };
+        thread_pool::spawn(listener, &args, mode).into()
+    }
+}
+
+/// 03-async-tokio on a runtime of `WORKERS` threads.
+#[derive(Debug)]
+pub struct AsyncTokio<const WORKERS: usize>;
+
+impl<const WORKERS: usize> Model for AsyncTokio<WORKERS> {
+    const NAME: &'static str = "03-async-tokio";
+
+    fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
+        async_tokio::spawn(listener, &args, WORKERS).into()
+    }
+}
+
+/// 04-hybrid-blocking on a runtime of `WORKERS` threads.
+#[derive(Debug)]
+pub struct Hybrid<const WORKERS: usize>;
+
+impl<const WORKERS: usize> Model for Hybrid<WORKERS> {
+    const NAME: &'static str = "04-hybrid-blocking";
+
+    fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
+        hybrid_blocking::spawn(listener, &args, WORKERS).into()
+    }
+}
