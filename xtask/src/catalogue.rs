@@ -1,0 +1,256 @@
+//! The exercises: what each one cuts out of the real sources, the hint the
+//! learner finds in its place, and the test file that checks it.
+//!
+//! The solution of every exercise is the repository's own code, between
+//! `// ANCHOR: <region>` and `// ANCHOR_END: <region>` lines (the markers
+//! mdBook uses to include code in the book). Each region is a whole
+//! function body, so `todo!()` alone is a body that compiles.
+
+/// One piece of code a learner writes.
+#[derive(Debug)]
+pub struct Region {
+    /// The source file, from the repository's root.
+    pub file: &'static str,
+    /// The anchor around the function body to cut out.
+    pub anchor: &'static str,
+    /// What the learner finds in place of the body, after `// TODO: `.
+    pub hint: &'static str,
+}
+
+/// One exercise.
+#[derive(Debug)]
+pub struct Exercise {
+    /// 1 to 8, in the order of the book.
+    pub number: u8,
+    /// The test file's name in `exercises/tests/`, and the book page's.
+    pub slug: &'static str,
+    pub title: &'static str,
+    /// The code cut out; all of it, for the exercise to be complete.
+    pub regions: &'static [Region],
+    /// What the book shows as the starter: anchors around the functions the
+    /// learner edits, in the order shown, as `(file, anchor)`.
+    pub shows: &'static [(&'static str, &'static str)],
+}
+
+impl Exercise {
+    /// The command that checks this exercise, as the book prints it.
+    pub fn test_command(&self) -> String {
+        format!("cargo test -p exercises --test {}", self.slug)
+    }
+
+    /// `todo!()`'s message: which exercise this hole belongs to.
+    pub fn todo_message(&self) -> String {
+        format!("exercise {}: {}", self.number, self.title)
+    }
+}
+
+const FRAMING: &str = "protocol/src/framing.rs";
+const SINGLE: &str = "01-single-thread/src/server.rs";
+const POOL: &str = "02-thread-pool/src/server.rs";
+const TOKIO: &str = "03-async-tokio/src/server.rs";
+const HYBRID: &str = "04-hybrid-blocking/src/server.rs";
+
+/// Every exercise, in the order of the book.
+///
+/// 03 and 04 share their accept loop and shutdown line for line (their diff
+/// must show the lesson and nothing else), so 04's copy carries the
+/// `ex05`/`ex06` anchors too; the exercises cut them out of 03 only.
+pub const EXERCISES: &[Exercise] = &[
+    Exercise {
+        number: 1,
+        slug: "ex01_line_framer",
+        title: "the line framer with its length limit",
+        regions: &[Region {
+            file: FRAMING,
+            anchor: "ex01_solution",
+            hint: "find the first b'\\n' in the pending bytes, self.buf[self.start..]. \
+                   None there: fail with LineTooLong if more than max_line bytes wait, \
+                   else call self.release_consumed() and return None. One there: move \
+                   self.start past it, fail with LineTooLong if the line (its \\n counted) \
+                   is longer than max_line, else return its range without the \\n and \
+                   without a \\r right before it.",
+        }],
+        shows: &[(FRAMING, "next_line")],
+    },
+    Exercise {
+        number: 2,
+        slug: "ex02_single_thread_loop",
+        title: "the 01 loop with its idle timeout",
+        regions: &[
+            Region {
+                file: SINGLE,
+                anchor: "ex02_solution_converse",
+                hint: "loop: run every session.next_action() (Send: write the reply into \
+                       `out`; SendAndClose: write it, send, return Ending::FinalLineSent; \
+                       Work: Reply::Done with work(units); Sleep: send what is ready, \
+                       thread::sleep, Reply::Slept). Then send(), session.replies_sent(..). \
+                       If the shutdown is triggered: send session.on_shutdown() and end. \
+                       Else read_before(stream, &mut chunk, session.deadline()): Some(0) \
+                       means the client closed (or the shutdown woke you: go round), \
+                       Some(n) goes to session.receive(..), None means the deadline \
+                       passed: send session.on_timeout() and end.",
+            },
+            Region {
+                file: SINGLE,
+                anchor: "ex02_solution_read_before",
+                hint: "turn `deadline` into a read timeout (no deadline: wait for ever; \
+                       a deadline already passed: return Ok(None)), set it with \
+                       stream.set_read_timeout(..), then stream.read(buf). A timeout \
+                       comes back as WouldBlock or TimedOut, a signal as Interrupted: \
+                       go round the loop and let the deadline decide.",
+            },
+        ],
+        shows: &[(SINGLE, "converse"), (SINGLE, "read_before")],
+    },
+    Exercise {
+        number: 3,
+        slug: "ex03_thread_pool",
+        title: "a std thread pool: Worker, Job, shutdown through Drop",
+        regions: &[
+            Region {
+                file: POOL,
+                anchor: "ex03_solution_new",
+                hint: "a bounded channel, mpsc::sync_channel(queue); its receiver shared \
+                       as Arc<Mutex<Receiver<Job>>>; `threads` workers (at least one) \
+                       started with Worker::start; the sender kept in Some(..).",
+            },
+            Region {
+                file: POOL,
+                anchor: "ex03_solution_drop",
+                hint: "close the channel by dropping the sender (self.sender.take()), \
+                       then join every worker's thread (take it out of its Option).",
+            },
+            Region {
+                file: POOL,
+                anchor: "ex03_solution_worker",
+                hint: "spawn a named thread (thread::Builder) that loops: lock the \
+                       receiver, recv() one job, release the lock *before* serving, \
+                       then serve_connection(job.stream, job.session, &shutdown). \
+                       recv() failing means the channel closed: return.",
+            },
+        ],
+        shows: &[(POOL, "pool")],
+    },
+    Exercise {
+        number: 4,
+        slug: "ex04_busy_queue",
+        title: "ERR busy: the bound on the pool's queue",
+        regions: &[Region {
+            file: POOL,
+            anchor: "ex04_solution",
+            hint: "never block the acceptor: try_send the job. A full (or closed) \
+                   channel hands the job back inside its error: return it as Err(job), \
+                   and the caller answers ERR busy. No sender (the pool is being \
+                   dropped): Err(job) too.",
+        }],
+        shows: &[(POOL, "execute")],
+    },
+    Exercise {
+        number: 5,
+        slug: "ex05_accept_semaphore",
+        title: "the Tokio accept loop with a Semaphore",
+        regions: &[Region {
+            file: TOKIO,
+            anchor: "ex05_solution",
+            hint: "an Arc<Semaphore> with max_connections permits. Loop: \
+                   listener.accept().await (on an error, sleep for \
+                   common::accept::pause_after(&error) and go round); \
+                   state.counters.connection_accepted(); then \
+                   Arc::clone(&limit).try_acquire_owned(): with a permit, \
+                   connections.spawn(serve_connection(stream, state.admit(..), permit, \
+                   stop.clone())); without one, connections.spawn(reject(stream, \
+                   state.reject())). Never wait for a permit.",
+        }],
+        shows: &[(TOKIO, "accept_loop")],
+    },
+    Exercise {
+        number: 6,
+        slug: "ex06_graceful_shutdown",
+        title: "graceful shutdown with a cancellation token",
+        regions: &[Region {
+            file: TOKIO,
+            anchor: "ex06_solution",
+            hint: "drop the listener (new connections are refused), stop.cancel() \
+                   (every task answers what it read and says BYE), connections.close() \
+                   (no task will be added), then await connections.wait() inside \
+                   tokio::time::timeout(grace, ..).",
+        }],
+        shows: &[(TOKIO, "shut_down")],
+    },
+    Exercise {
+        number: 7,
+        slug: "ex07_work_on_rayon",
+        title: "WORK on rayon, the answer back over a oneshot",
+        regions: &[Region {
+            file: HYBRID,
+            anchor: "ex07_solution",
+            hint: "a oneshot::channel(); rayon::spawn a closure that sends work(units) \
+                   (ignore a failed send: the client may be gone); then .await the \
+                   receiver and turn its error into an io::Error.",
+        }],
+        shows: &[(HYBRID, "work_on_rayon")],
+    },
+    Exercise {
+        number: 8,
+        slug: "ex08_spawn_blocking",
+        title: "spawn_blocking for SLEEP",
+        regions: &[Region {
+            file: HYBRID,
+            anchor: "ex08_solution",
+            hint: "task::spawn_blocking(move || std::thread::sleep(..)), .await its \
+                   JoinHandle, and turn a JoinError into io::Error::other(..).",
+        }],
+        shows: &[(HYBRID, "sleep_on_blocking_pool")],
+    },
+];
+
+/// The exercises numbered in `numbers`, or an error naming the unknown one.
+pub fn select(numbers: &[u8]) -> anyhow::Result<Vec<&'static Exercise>> {
+    numbers
+        .iter()
+        .map(|&number| {
+            EXERCISES
+                .iter()
+                .find(|exercise| exercise.number == number)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "there is no exercise {number}: they are numbered 1 to {}",
+                        EXERCISES.len()
+                    )
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exercises_are_numbered_in_order_with_unique_regions() {
+        for (index, exercise) in EXERCISES.iter().enumerate() {
+            assert_eq!(usize::from(exercise.number), index + 1);
+            assert!(
+                exercise
+                    .slug
+                    .starts_with(&format!("ex{:02}_", exercise.number))
+            );
+            assert!(!exercise.regions.is_empty() && !exercise.shows.is_empty());
+        }
+        let mut anchors: Vec<_> = EXERCISES
+            .iter()
+            .flat_map(|exercise| exercise.regions.iter().map(|r| (r.file, r.anchor)))
+            .collect();
+        let count = anchors.len();
+        anchors.sort();
+        anchors.dedup();
+        assert_eq!(anchors.len(), count, "two exercises cut the same region");
+    }
+
+    #[test]
+    fn select_refuses_an_unknown_number() {
+        assert_eq!(select(&[2, 5]).unwrap()[1].number, 5);
+        let error = select(&[9]).unwrap_err().to_string();
+        assert!(error.contains("no exercise 9"), "{error}");
+    }
+}

@@ -1,0 +1,128 @@
+//! `cargo xtask`: the repository's own tasks, in Rust, run with cargo.
+//!
+//! - `workshop`: write the learner's starter code (a copy of the repository
+//!   with the exercises' code cut out) to a folder to work in.
+//! - `check-exercises`: prove every exercise works (CI runs it).
+//! - `book-starters`: rewrite the starters the book shows.
+//!
+//! The exercises themselves are listed in `catalogue.rs`.
+
+mod book;
+mod catalogue;
+mod check;
+mod source;
+mod starter;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
+
+use catalogue::Exercise;
+
+#[derive(Debug, Parser)]
+#[command(about = "The repository's tasks: the workshop's starter code and its checks.")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Write the starter code for the workshop to a folder you work in.
+    ///
+    /// The folder is a copy of the repository (a workspace of its own) in
+    /// which each chosen exercise's code is replaced by `todo!()` and a
+    /// `// TODO:` hint. Run an exercise's tests there with the command the
+    /// book gives, e.g. `cargo test -p exercises --test ex01_line_framer`.
+    Workshop {
+        /// Where to write the copy.
+        #[arg(long, default_value = "workshop")]
+        out: PathBuf,
+        /// Which exercises to cut out, e.g. `1,3,5`; the others keep their
+        /// solution. All eight by default.
+        #[arg(long, value_delimiter = ',', value_name = "N,...")]
+        exercises: Vec<u8>,
+        /// Overwrite the folder even if it exists (and holds your work).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Prove that each exercise's starter compiles, that its tests fail on
+    /// the starter and pass on the solution, and that the book's starters
+    /// are current.
+    CheckExercises {
+        /// Check only these exercises, e.g. `1,2`.
+        #[arg(long, value_delimiter = ',', value_name = "N,...")]
+        exercises: Vec<u8>,
+    },
+    /// Rewrite book/src/workshop/starters/ from the sources.
+    BookStarters,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let root = starter::repository_root();
+    match cli.task {
+        Task::Workshop {
+            out,
+            exercises,
+            force,
+        } => workshop(&root, &out, &chosen(&exercises)?, force),
+        Task::CheckExercises { exercises } => check::check_exercises(&root, &chosen(&exercises)?),
+        Task::BookStarters => {
+            let changed = book::write_starters(&root)?;
+            println!("{changed} starter(s) rewritten in book/src/workshop/starters");
+            Ok(())
+        }
+    }
+}
+
+/// The exercises named on the command line, or all of them.
+fn chosen(numbers: &[u8]) -> Result<Vec<&'static Exercise>> {
+    if numbers.is_empty() {
+        Ok(check::all())
+    } else {
+        catalogue::select(numbers)
+    }
+}
+
+/// `cargo xtask workshop`.
+fn workshop(root: &Path, out: &Path, exercises: &[&'static Exercise], force: bool) -> Result<()> {
+    // Relative to where the user ran the command, as they typed it; cargo
+    // runs xtask from there.
+    let holds_work = out.join("Cargo.toml").exists();
+    if holds_work && !force {
+        bail!(
+            "{} already exists and may hold your work; pass --force to overwrite it, \
+             or --out to write somewhere else",
+            out.display()
+        );
+    }
+    let starter = starter::Starter {
+        root,
+        exercises: exercises.to_vec(),
+    };
+    starter.write(out)?;
+    let numbers: Vec<String> = exercises.iter().map(|e| e.number.to_string()).collect();
+    println!(
+        "Wrote the starter code for exercise(s) {} to {}/ (see its README.md).",
+        numbers.join(", "),
+        out.display()
+    );
+    if let Some(first) = exercises.first() {
+        println!("Start with exercise {}:", first.number);
+        println!("    cd {}", out.display());
+        println!("    {}", first.test_command());
+    }
+    Ok(())
+}
