@@ -73,3 +73,28 @@ impl<const WORKERS: usize> Model for Hybrid<WORKERS> {
         hybrid_blocking::spawn(listener, &args, WORKERS).into()
     }
 }
+
+/// The scene of model 04's lesson: on a runtime of *one* worker thread, a
+/// client sends `slow` (a `WORK` or a `SLEEP` lasting about two seconds),
+/// and another client's `ECHO` must be answered while it runs. If the slow
+/// request held the worker thread, the `ECHO` would wait for it. Then the
+/// slow request's own answer must be `answer`.
+pub fn echo_is_answered_while(slow: &str, answer: &str) {
+    let args = CommonArgs {
+        max_work: 10_000_000,
+        max_sleep: 5000,
+        ..CommonArgs::default()
+    };
+    let server = conformance::server::start::<Hybrid<1>>(args);
+    let mut slow_client = conformance::TestClient::handshaked(server.addr(), 1);
+    let mut echoer = conformance::TestClient::handshaked(server.addr(), 2);
+    slow_client.send(format!("{slow}\n"));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    echoer.exchange("ECHO free", "ECHO free");
+    assert!(
+        !slow_client.has_line_waiting(),
+        "`{slow}` finished first: the ECHO waited for it"
+    );
+    slow_client.expect(answer);
+    server.stop();
+}
