@@ -223,6 +223,45 @@ mod tests {
     }
 
     #[test]
+    fn a_written_copy_is_a_workspace_without_xtask_or_anchors_and_rewrites_nothing_twice() {
+        let root = repository_root();
+        let out = std::env::temp_dir().join(format!("xtask-starter-test-{}", std::process::id()));
+        let starter = Starter {
+            root: &root,
+            exercises: crate::catalogue::select(&[1]).unwrap(),
+        };
+        let first = starter.write(&out).unwrap();
+        assert!(first > 20, "only {first} files written");
+        assert_eq!(
+            starter.write(&out).unwrap(),
+            0,
+            "a second write changed files"
+        );
+
+        let manifest = read(&out.join("Cargo.toml")).unwrap();
+        assert!(!out.join("xtask").exists() && !manifest.contains("xtask"));
+        assert!(out.join("Cargo.lock").is_file());
+        assert!(out.join("exercises/tests/ex01_line_framer.rs").is_file());
+        let framer = read(&out.join("protocol/src/framing.rs")).unwrap();
+        assert!(
+            framer.contains("todo!(\"exercise 1: "),
+            "exercise 1 is not cut out"
+        );
+        assert!(!framer.contains("ANCHOR"));
+        let pool = read(&out.join("02-thread-pool/src/server.rs")).unwrap();
+        assert!(
+            !pool.contains("todo!("),
+            "exercise 3 was not chosen but is cut out"
+        );
+        let readme = read(&out.join("README.md")).unwrap();
+        assert!(readme.contains("cargo test -p exercises --test ex01_line_framer"));
+        assert!(readme.contains(
+            "| 3 | a std thread pool: Worker, Job, shutdown through Drop | `(solution kept"
+        ));
+        fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
     fn the_real_repository_yields_a_starter_for_every_exercise() {
         let root = repository_root();
         let starter = Starter {
