@@ -80,8 +80,9 @@ pub const EXERCISES: &[Exercise] = &[
             Region {
                 file: SINGLE,
                 anchor: "ex02_solution_converse",
-                hint: "loop: run every session.next_action() (Send: write the reply into \
-                       `out`; SendAndClose: write it, send, return Ending::FinalLineSent; \
+                hint: "keep a Vec<u8> `out` for replies and a [0u8; READ_CHUNK] read \
+                       buffer. Loop: run every session.next_action() (Send: \
+                       reply.write_line(&mut out); SendAndClose: write it, send, return Ending::FinalLineSent; \
                        Work: Reply::Done with work(units); Sleep: send what is ready, \
                        thread::sleep, Reply::Slept). Then send(), session.replies_sent(..). \
                        If the shutdown is triggered: send session.on_shutdown() and end. \

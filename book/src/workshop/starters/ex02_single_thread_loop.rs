@@ -2,9 +2,10 @@
 /// The conversation: answer every complete line, then read more, until a
 /// final line is sent or the client leaves.
 fn converse(stream: &TcpStream, session: &mut Session, shutdown: &Shutdown) -> io::Result<Ending> {
-    // TODO: loop: run every session.next_action() (Send: write the reply into `out`;
-    //       SendAndClose: write it, send, return Ending::FinalLineSent; Work: Reply::Done
-    //       with work(units); Sleep: send what is ready, thread::sleep, Reply::Slept). Then
+    // TODO: keep a Vec<u8> `out` for replies and a [0u8; READ_CHUNK] read buffer. Loop: run
+    //       every session.next_action() (Send: reply.write_line(&mut out); SendAndClose:
+    //       write it, send, return Ending::FinalLineSent; Work: Reply::Done with
+    //       work(units); Sleep: send what is ready, thread::sleep, Reply::Slept). Then
     //       send(), session.replies_sent(..). If the shutdown is triggered: send
     //       session.on_shutdown() and end. Else read_before(stream, &mut chunk,
     //       session.deadline()): Some(0) means the client closed (or the shutdown woke you:
