@@ -79,9 +79,9 @@ pub fn check_exercises(root: &Path, exercises: &[&'static Exercise]) -> Result<(
     );
     solution.write(&copy)?;
     println!(
-        "all {} exercises check out ({} s)",
+        "all {} exercises check out ({:.1} s)",
         exercises.len(),
-        started.elapsed().as_secs()
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
@@ -127,9 +127,9 @@ fn check_one(root: &Path, cargo: &Cargo, exercise: &'static Exercise) -> Result<
     );
     solution.write(&cargo.dir)?;
     println!(
-        "ok   {name}: starter compiles, {} tests fail on it and pass on the solution ({} s)",
+        "ok   {name}: starter compiles, {} tests fail on it and pass on the solution ({:.1} s)",
         on_solution.passed.len(),
-        started.elapsed().as_secs()
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
