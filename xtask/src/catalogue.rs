@@ -17,6 +17,18 @@ pub struct Region {
     pub hint: &'static str,
 }
 
+/// A classic mistake, put in place of one region: the exercise's tests must
+/// catch it (at least one of them fails), or they prove less than they say.
+#[derive(Debug)]
+pub struct WrongAnswer {
+    /// What the mistake is, for the report.
+    pub mistake: &'static str,
+    /// The region it replaces (one of the exercise's).
+    pub anchor: &'static str,
+    /// The wrong body, unindented.
+    pub code: &'static str,
+}
+
 /// One exercise.
 #[derive(Debug)]
 pub struct Exercise {
@@ -30,6 +42,8 @@ pub struct Exercise {
     /// What the book shows as the starter: anchors around the functions the
     /// learner edits, in the order shown, as `(file, anchor)`.
     pub shows: &'static [(&'static str, &'static str)],
+    /// Mistakes its tests must catch.
+    pub wrong_answers: &'static [WrongAnswer],
 }
 
 impl Exercise {
@@ -71,6 +85,26 @@ pub const EXERCISES: &[Exercise] = &[
                    without a \\r right before it.",
         }],
         shows: &[(FRAMING, "next_line")],
+        wrong_answers: &[WrongAnswer {
+            mistake: "no limit until the newline comes",
+            anchor: "ex01_solution",
+            code: "\
+let pending = &self.buf[self.start..];
+let Some(newline) = pending.iter().position(|&b| b == b'\\n') else {
+    self.release_consumed();
+    return None;
+};
+let begin = self.start;
+self.start += newline + 1;
+if newline + 1 > self.max_line {
+    return Some(Err(ProtocolError::LineTooLong));
+}
+let mut end = begin + newline;
+if end > begin && self.buf[end - 1] == b'\\r' {
+    end -= 1;
+}
+Some(Ok(begin..end))",
+        }],
     },
     Exercise {
         number: 2,
@@ -102,6 +136,19 @@ pub const EXERCISES: &[Exercise] = &[
             },
         ],
         shows: &[(SINGLE, "converse"), (SINGLE, "read_before")],
+        wrong_answers: &[WrongAnswer {
+            mistake: "a read that ignores the deadline",
+            anchor: "ex02_solution_read_before",
+            code: "\
+let _ = deadline;
+loop {
+    match stream.read(buf) {
+        Ok(n) => return Ok(Some(n)),
+        Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+        Err(error) => return Err(error),
+    }
+}",
+        }],
     },
     Exercise {
         number: 3,
@@ -131,6 +178,18 @@ pub const EXERCISES: &[Exercise] = &[
             },
         ],
         shows: &[(POOL, "pool")],
+        wrong_answers: &[WrongAnswer {
+            mistake: "the worker holds the receiver's lock while it serves",
+            anchor: "ex03_solution_worker",
+            code: "\
+let thread = thread::Builder::new().spawn(move || {
+    // The guard lives until the end of the loop's body.
+    while let Ok(job) = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
+        serve_connection(job.stream, job.session, &shutdown);
+    }
+})?;
+Ok(Worker { id, thread: Some(thread) })",
+        }],
     },
     Exercise {
         number: 4,
@@ -145,6 +204,15 @@ pub const EXERCISES: &[Exercise] = &[
                    dropped): Err(job) too.",
         }],
         shows: &[(POOL, "execute")],
+        wrong_answers: &[WrongAnswer {
+            mistake: "a blocking send into the full queue",
+            anchor: "ex04_solution",
+            code: "\
+let Some(sender) = &self.sender else {
+    return Err(job);
+};
+sender.send(job).map_err(|error| error.0)",
+        }],
     },
     Exercise {
         number: 5,
@@ -163,6 +231,22 @@ pub const EXERCISES: &[Exercise] = &[
                    state.reject())). Never wait for a permit.",
         }],
         shows: &[(TOKIO, "accept_loop")],
+        wrong_answers: &[WrongAnswer {
+            mistake: "waiting for a permit instead of answering ERR busy",
+            anchor: "ex05_solution",
+            code: "\
+let limit = Arc::new(Semaphore::new(max_connections));
+loop {
+    let Ok((stream, _peer)) = listener.accept().await else {
+        continue;
+    };
+    state.counters.connection_accepted();
+    if let Ok(permit) = Arc::clone(&limit).acquire_owned().await {
+        let session = state.admit(std::time::Instant::now());
+        connections.spawn(serve_connection(stream, session, permit, stop.clone()));
+    }
+}",
+        }],
     },
     Exercise {
         number: 6,
@@ -177,6 +261,15 @@ pub const EXERCISES: &[Exercise] = &[
                    tokio::time::timeout(grace, ..).",
         }],
         shows: &[(TOKIO, "shut_down")],
+        wrong_answers: &[WrongAnswer {
+            mistake: "waiting for the connections without the grace period",
+            anchor: "ex06_solution",
+            code: "\
+drop(listener);
+stop.cancel();
+connections.close();
+connections.wait().await;",
+        }],
     },
     Exercise {
         number: 7,
@@ -190,6 +283,11 @@ pub const EXERCISES: &[Exercise] = &[
                    receiver and turn its error into an io::Error.",
         }],
         shows: &[(HYBRID, "work_on_rayon")],
+        wrong_answers: &[WrongAnswer {
+            mistake: "WORK run inline, on the runtime's thread",
+            anchor: "ex07_solution",
+            code: "Ok(work(units))",
+        }],
     },
     Exercise {
         number: 8,
@@ -202,6 +300,13 @@ pub const EXERCISES: &[Exercise] = &[
                    JoinHandle, and turn a JoinError into io::Error::other(..).",
         }],
         shows: &[(HYBRID, "sleep_on_blocking_pool")],
+        wrong_answers: &[WrongAnswer {
+            mistake: "SLEEP run inline, on the runtime's thread",
+            anchor: "ex08_solution",
+            code: "\
+std::thread::sleep(Duration::from_millis(ms));
+Ok(())",
+        }],
     },
 ];
 

@@ -1,13 +1,15 @@
 //! `cargo xtask check-exercises`: proves, for every exercise, that its
 //! starter compiles, that its tests fail on the starter (every one of them:
-//! a test that passes on `todo!()` checks nothing), and that they pass on
-//! the solution. Also that the book's starters are the generator's.
+//! a test that passes on `todo!()` checks nothing), that they pass on the
+//! solution, and that they catch the classic wrong answers the catalogue
+//! lists. Also that the book's starters are the generator's.
 //!
 //! It works in a copy of the repository under `target/xtask/`, made by the
 //! same code as the learner's, and builds it with a target folder of its
 //! own, kept between runs: the first run compiles the dependencies, later
 //! runs only the packages an exercise touches.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -15,8 +17,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::book;
-use crate::catalogue::{EXERCISES, Exercise};
-use crate::starter::Starter;
+use crate::catalogue::{EXERCISES, Exercise, WrongAnswer};
+use crate::source;
+use crate::starter::{Starter, write_if_changed};
 
 /// What one run of an exercise's tests reported.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -125,12 +128,60 @@ fn check_one(root: &Path, cargo: &Cargo, exercise: &'static Exercise) -> Result<
         on_starter.failed.len(),
         on_solution.passed.len()
     );
+    for wrong in exercise.wrong_answers {
+        solution.write(&cargo.dir)?;
+        put_in_wrong_answer(root, &cargo.dir, exercise, wrong)?;
+        cargo.run(&build)?.success(&format!(
+            "{name}: the wrong answer \"{}\" does not compile",
+            wrong.mistake
+        ))?;
+        let on_wrong = outcome(&cargo.run(&test_args)?);
+        ensure!(
+            !on_wrong.failed.is_empty(),
+            "{name}: no test catches the mistake \"{}\": all {} pass",
+            wrong.mistake,
+            on_wrong.passed.len()
+        );
+        println!(
+            "ok   {name}: the wrong answer \"{}\" fails {} of its tests",
+            wrong.mistake,
+            on_wrong.failed.len()
+        );
+    }
     solution.write(&cargo.dir)?;
     println!(
         "ok   {name}: starter compiles, {} tests fail on it and pass on the solution ({:.1} s)",
         on_solution.passed.len(),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Writes the copy's file of `wrong`'s region with the mistake in place of
+/// the solution (the rest of the copy is the solution).
+fn put_in_wrong_answer(
+    root: &Path,
+    copy: &Path,
+    exercise: &Exercise,
+    wrong: &WrongAnswer,
+) -> Result<()> {
+    let region = exercise
+        .regions
+        .iter()
+        .find(|region| region.anchor == wrong.anchor)
+        .with_context(|| {
+            format!(
+                "exercise {} has no region {}",
+                exercise.number, wrong.anchor
+            )
+        })?;
+    let original = fs::read_to_string(root.join(region.file))
+        .with_context(|| format!("cannot read {}", region.file))?;
+    let wrong_source = source::put_in(&original, wrong.anchor, wrong.code)?;
+    write_if_changed(
+        &copy.join(region.file),
+        &source::strip_anchors(&wrong_source),
+    )?;
     Ok(())
 }
 

@@ -65,6 +65,34 @@ fn positions(lines: &[&str], wanted: &Marker<'_>) -> Vec<usize> {
 /// Replaces the lines inside `anchor` (and its two marker lines) with a
 /// `// TODO:` comment carrying `hint`, and `todo!(todo_message)`.
 pub fn cut_out(source: &str, anchor: &str, hint: &str, todo_message: &str) -> Result<String> {
+    replace_region(source, anchor, |indent| {
+        let mut body = hint_comment(indent, hint);
+        body.push(format!("{indent}todo!({todo_message:?})"));
+        body
+    })
+}
+
+/// Replaces the lines inside `anchor` (and its two marker lines) with
+/// `code`, indented like the marker: how `check-exercises` puts a known
+/// wrong answer in place of a solution.
+pub fn put_in(source: &str, anchor: &str, code: &str) -> Result<String> {
+    replace_region(source, anchor, |indent| {
+        code.lines()
+            .map(|line| match line.trim().is_empty() {
+                true => String::new(),
+                false => format!("{indent}{line}"),
+            })
+            .collect()
+    })
+}
+
+/// Replaces `anchor`'s region, markers included, with the lines `body`
+/// makes from the start marker's indentation.
+fn replace_region(
+    source: &str,
+    anchor: &str,
+    body: impl FnOnce(&str) -> Vec<String>,
+) -> Result<String> {
     let lines: Vec<&str> = source.lines().collect();
     let (start, end) = find_region(&lines, anchor)?;
     let indent: String = lines[start]
@@ -72,8 +100,7 @@ pub fn cut_out(source: &str, anchor: &str, hint: &str, todo_message: &str) -> Re
         .take_while(|c| c.is_whitespace())
         .collect();
     let mut out: Vec<String> = lines[..start].iter().map(|line| line.to_string()).collect();
-    out.extend(hint_comment(&indent, hint));
-    out.push(format!("{indent}todo!({todo_message:?})"));
+    out.extend(body(&indent));
     out.extend(lines[end + 1..].iter().map(|line| line.to_string()));
     Ok(join_like(source, &out))
 }
@@ -192,6 +219,16 @@ fn add(a: u32, b: u32) -> u32 {
 // ANCHOR_END: shown
 "
         );
+    }
+
+    #[test]
+    fn put_in_indents_the_code_like_the_region() {
+        let wrong = put_in(SOURCE, "add_solution", "let sum = a - b;\n\nsum").unwrap();
+        assert!(
+            wrong.contains("u32 {\n    let sum = a - b;\n\n    sum\n}\n"),
+            "{wrong}"
+        );
+        assert!(!wrong.contains("add_solution"));
     }
 
     #[test]
