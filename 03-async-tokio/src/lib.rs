@@ -4,44 +4,19 @@
 //!
 //! - [`server`]: the whole model, in one file: the accept loop with its
 //!   connection limit, and one task's conversation with one client.
-//! - `main.rs`: flags, logging, signals, the runtime, then [`run`].
+//! - `main.rs`: the flags, then [`run`] hosted by `common::tokio_host`
+//!   (signals, logging, the runtime).
 
 pub mod server;
 
 pub use server::{run, serve_connection};
 
-/// Runs 03-async-tokio on a new thread with its own runtime of `workers` threads, for
-/// tests and benchmarks.
+/// Runs 03-async-tokio on a new thread with its own runtime of `workers`
+/// threads, for tests and benchmarks.
 pub fn spawn(
     listener: std::net::TcpListener,
     args: &common::CommonArgs,
     workers: usize,
 ) -> std::io::Result<common::Background> {
-    let addr = listener.local_addr()?;
-    listener.set_nonblocking(true)?;
-    let state = protocol::ServerState::new(args.session_config());
-    let config = args.serve_config(common::limits::raise_fd_limit());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let trigger = stop.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers.max(1))
-        .enable_all()
-        .build()?;
-    let thread = std::thread::Builder::new()
-        .name("03-async-tokio".into())
-        .spawn(move || {
-            runtime.block_on(async {
-                match tokio::net::TcpListener::from_std(listener) {
-                    Ok(listener) => run(listener, state, config, stop.cancelled_owned()).await,
-                    Err(error) => tracing::error!(%error, "cannot register the listener"),
-                }
-            });
-            // A worker may still be stuck in a SLEEP: do not wait for it.
-            runtime.shutdown_background();
-        })?;
-    Ok(common::Background::new(
-        addr,
-        move || trigger.cancel(),
-        thread,
-    ))
+    common::tokio_host::spawn("03-async-tokio", listener, args, workers, run)
 }

@@ -1,17 +1,13 @@
-//! `03-async-tokio`: flags, logging, signals and the runtime, then
-//! `async_tokio::run`.
+//! `03-async-tokio`: the flags, then `async_tokio::run`, hosted by
+//! `common::tokio_host` (signals, logging, the runtime, the final line).
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Parser;
 use common::CommonArgs;
-use common::signals::{block_shutdown_signals, exit_with_final_counters, spawn_signal_handler};
-use protocol::ServerState;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use common::tokio_host::{self, Startup};
 
 /// Model 03: a Tokio task per connection.
 ///
@@ -42,52 +38,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    common::cli::exit_on_error(|| serve(args))
-}
-
-/// Sets everything up and serves until a signal; never returns on success.
-fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    // Before the runtime starts its threads, so that only the signal
-    // thread receives SIGINT and SIGTERM.
-    block_shutdown_signals()?;
-    common::logging::init();
-    let fd_limit = common::limits::raise_fd_limit();
-    let workers = args
-        .workers
-        .or_else(|| std::thread::available_parallelism().ok())
-        .map_or(1, NonZeroUsize::get);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .context("cannot start the Tokio runtime")?;
-
-    let listener = common::listen::bind(args.addr, args.reuse_port)
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
-    listener.set_nonblocking(true)?;
-    let state = ServerState::new(args.common.session_config());
-    let config = args.common.serve_config(fd_limit);
-    let stop = CancellationToken::new();
-    spawn_signal_handler(args.common.shutdown_grace, state.clone(), {
-        let stop = stop.clone();
-        move || stop.cancel()
-    });
-
-    runtime.block_on(async {
-        let listener = TcpListener::from_std(listener)?;
-        tracing::info!(
-            addr = %listener.local_addr()?,
-            model = "03-async-tokio",
-            workers,
-            max_connections = config.max_connections,
-            reuse_port = args.reuse_port,
-            fd_limit,
-            "listening; a task per connection, WORK and SLEEP inline on the workers"
-        );
-        async_tokio::run(listener, state.clone(), config, stop.cancelled_owned()).await;
-        anyhow::Ok(())
-    })?;
-    // Not dropping the runtime: a worker may still be stuck in a SLEEP,
-    // and the process must not wait for it.
-    exit_with_final_counters(&state.counters)
+    common::cli::exit_on_error(|| {
+        let startup = Startup {
+            model: "03-async-tokio",
+            addr: args.addr,
+            reuse_port: args.reuse_port,
+            workers: args.workers,
+            how: "a task per connection, WORK and SLEEP inline on the workers".into(),
+        };
+        tokio_host::serve(startup, &args.common, async_tokio::run)
+    })
 }

@@ -1,5 +1,6 @@
-//! `04-hybrid-blocking`: flags, logging, signals, the runtime and the rayon
-//! pool, then `hybrid_blocking::run`.
+//! `04-hybrid-blocking`: the flags and the rayon pool, then
+//! `hybrid_blocking::run`, hosted by `common::tokio_host` (signals, logging,
+//! the runtime, the final line).
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -8,10 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser;
 use common::CommonArgs;
-use common::signals::{block_shutdown_signals, exit_with_final_counters, spawn_signal_handler};
-use protocol::ServerState;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use common::signals::block_shutdown_signals;
+use common::tokio_host::{self, Startup};
 
 /// Model 04: Tokio for I/O, rayon for WORK, spawn_blocking for SLEEP.
 ///
@@ -49,54 +48,28 @@ fn main() -> ExitCode {
     common::cli::exit_on_error(|| serve(args))
 }
 
-/// Sets everything up and serves until a signal; never returns on success.
+/// Starts the rayon pool, then serves until a signal; never returns on
+/// success.
 fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    // Before the runtime starts its threads, so that only the signal
+    // Before any thread starts (rayon's included), so that only the signal
     // thread receives SIGINT and SIGTERM.
     block_shutdown_signals()?;
-    common::logging::init();
-    let fd_limit = common::limits::raise_fd_limit();
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let workers = args.workers.map_or(cores, NonZeroUsize::get);
-    let rayon_threads = args.rayon_threads.map_or(cores, NonZeroUsize::get);
+    let rayon_threads = args
+        .rayon_threads
+        .map_or_else(tokio_host::cores, NonZeroUsize::get);
     rayon::ThreadPoolBuilder::new()
         .num_threads(rayon_threads)
         .thread_name(|i| format!("rayon-work-{i}"))
         .build_global()
         .context("cannot start the rayon pool")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .context("cannot start the Tokio runtime")?;
-
-    let listener = common::listen::bind(args.addr, args.reuse_port)
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
-    listener.set_nonblocking(true)?;
-    let state = ServerState::new(args.common.session_config());
-    let config = args.common.serve_config(fd_limit);
-    let stop = CancellationToken::new();
-    spawn_signal_handler(args.common.shutdown_grace, state.clone(), {
-        let stop = stop.clone();
-        move || stop.cancel()
-    });
-
-    runtime.block_on(async {
-        let listener = TcpListener::from_std(listener)?;
-        tracing::info!(
-            addr = %listener.local_addr()?,
-            model = "04-hybrid-blocking",
-            workers,
-            rayon_threads,
-            max_connections = config.max_connections,
-            reuse_port = args.reuse_port,
-            fd_limit,
-            "listening; a task per connection, WORK on rayon, SLEEP on spawn_blocking"
-        );
-        hybrid_blocking::run(listener, state.clone(), config, stop.cancelled_owned()).await;
-        anyhow::Ok(())
-    })?;
-    // Not dropping the runtime: a blocking thread may still be in a SLEEP,
-    // and the process must not wait for it.
-    exit_with_final_counters(&state.counters)
+    let startup = Startup {
+        model: "04-hybrid-blocking",
+        addr: args.addr,
+        reuse_port: args.reuse_port,
+        workers: args.workers,
+        how: format!(
+            "a task per connection, WORK on rayon ({rayon_threads} threads), SLEEP on spawn_blocking"
+        ),
+    };
+    tokio_host::serve(startup, &args.common, hybrid_blocking::run)
 }

@@ -18,6 +18,8 @@
 //! - [`logging`]: `tracing` to standard error, level from `RUST_LOG`.
 //! - [`shutdown`]: waking blocked threads when the server shuts down.
 //! - [`signals`]: SIGINT/SIGTERM, the grace period, and the final line.
+//! - `tokio_host` (feature `tokio`): the runtime, listener and shutdown
+//!   around an async model's `run`, shared by 03 and 04.
 
 pub mod accept;
 pub mod args;
@@ -29,6 +31,8 @@ pub mod listen;
 pub mod logging;
 pub mod shutdown;
 pub mod signals;
+#[cfg(feature = "tokio")]
+pub mod tokio_host;
 
 pub use args::{CommonArgs, ServeConfig};
 pub use background::Background;
