@@ -22,7 +22,10 @@ use clap::{Parser, Subcommand};
 use catalogue::Exercise;
 
 #[derive(Debug, Parser)]
-#[command(about = "The repository's tasks: the workshop's starter code and its checks.")]
+#[command(
+    bin_name = "cargo xtask",
+    about = "The repository's tasks: the workshop's starter code and its checks."
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,
@@ -49,8 +52,12 @@ enum Task {
         force: bool,
     },
     /// Prove that each exercise's starter compiles, that its tests fail on
-    /// the starter and pass on the solution, and that the book's starters
-    /// are current.
+    /// the starter, pass on the solution and catch a classic wrong answer,
+    /// and that the book's starters are current.
+    ///
+    /// Works in a copy under target/xtask/ with a target folder of its own:
+    /// the first run builds the dependencies (a minute or two), later runs
+    /// only what an exercise touches. CI runs it.
     CheckExercises {
         /// Check only these exercises, e.g. `1,2`.
         #[arg(long, value_delimiter = ',', value_name = "N,...")]
