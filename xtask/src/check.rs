@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::book;
-use crate::catalogue::{EXERCISES, Exercise, WrongAnswer};
+use crate::catalogue::{Exercise, WrongAnswer};
 use crate::source;
 use crate::starter::{Starter, write_if_changed};
 
@@ -235,11 +235,6 @@ impl Success for Output {
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         bail!("{what}:\n{}", tail.join("\n"))
     }
-}
-
-/// Every exercise, for the default run.
-pub fn all() -> Vec<&'static Exercise> {
-    EXERCISES.iter().collect()
 }
 
 #[cfg(test)]
