@@ -60,6 +60,7 @@ pub fn check_exercises(root: &Path, exercises: &[&'static Exercise]) -> Result<(
         copy.display()
     );
     solution.write(&copy)?;
+    solution.prune_stale(&copy)?;
     cargo
         .run(&["test", "-p", "exercises", "--no-run"])?
         .success("the solution does not compile")?;

@@ -49,6 +49,39 @@ impl Starter<'_> {
         Ok(written)
     }
 
+    /// Deletes the files of an earlier copy in `out` that the repository no
+    /// longer has (a renamed test would otherwise still be compiled). Only
+    /// for copies this tool owns: in a learner's copy, those are their work.
+    pub fn prune_stale(&self, out: &Path) -> Result<usize> {
+        let manifest = read(&self.root.join("Cargo.toml"))?;
+        let mut removed = 0;
+        for member in members(&manifest)? {
+            removed += self.prune_tree(Path::new(&member), out)?;
+        }
+        Ok(removed)
+    }
+
+    fn prune_tree(&self, relative: &Path, out: &Path) -> Result<usize> {
+        let Ok(entries) = fs::read_dir(out.join(relative)) else {
+            return Ok(0); // not copied (yet): nothing stale
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot list {}", relative.display()))?;
+            let path = relative.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                if entry.file_name() != "target" {
+                    removed += self.prune_tree(&path, out)?;
+                }
+            } else if !self.root.join(&path).exists() {
+                fs::remove_file(entry.path())
+                    .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Copies one package's folder (without build output), sources through
     /// [`Starter::starter_source`].
     fn copy_tree(&self, relative: &Path, out: &Path) -> Result<usize> {
@@ -237,6 +270,10 @@ mod tests {
             0,
             "a second write changed files"
         );
+        let stray = out.join("exercises/tests/ex99_renamed.rs");
+        fs::write(&stray, "// left by an older copy").unwrap();
+        assert_eq!(starter.prune_stale(&out).unwrap(), 1);
+        assert!(!stray.exists() && out.join("exercises/tests/ex01_line_framer.rs").exists());
 
         let manifest = read(&out.join("Cargo.toml")).unwrap();
         assert!(!out.join("xtask").exists() && !manifest.contains("xtask"));
