@@ -78,12 +78,12 @@ pub fn check_exercises(root: &Path, exercises: &[&'static Exercise]) -> Result<(
         .run(&["check", "--workspace", "--all-targets"])?
         .success("the starter with every chosen exercise cut out does not compile")?;
     println!(
-        "ok   the starter with all {} exercises cut out compiles",
+        "ok   the starter with all {} exercise(s) cut out compiles",
         exercises.len()
     );
     solution.write(&copy)?;
     println!(
-        "all {} exercises check out ({:.1} s)",
+        "all {} exercise(s) check out ({:.1} s)",
         exercises.len(),
         started.elapsed().as_secs_f64()
     );
