@@ -62,3 +62,46 @@ pub fn check_starters(root: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::starter::repository_root;
+
+    #[test]
+    fn every_starter_shows_its_todo_and_no_anchor_or_solution() {
+        let root = repository_root();
+        for exercise in EXERCISES {
+            let shown = starter_excerpt(&root, exercise).unwrap();
+            let todos = shown
+                .matches(&format!("todo!({:?})", exercise.todo_message()))
+                .count();
+            assert_eq!(todos, exercise.regions.len(), "{}", exercise.slug);
+            assert!(!shown.contains("ANCHOR"), "{}", exercise.slug);
+        }
+        // Lines of the solution that the page shows in the real source and
+        // must not show in the starter.
+        for (exercise, line) in [
+            (&EXERCISES[0], "self.release_consumed();"),
+            (
+                &EXERCISES[2],
+                "let (sender, receiver) = mpsc::sync_channel(queue);",
+            ),
+            (&EXERCISES[7], "task::spawn_blocking(move ||"),
+        ] {
+            let (file, anchor) = exercise.shows[0];
+            let real = fs::read_to_string(root.join(file)).unwrap();
+            assert!(
+                source::excerpt(&real, anchor).unwrap().contains(line),
+                "{line}"
+            );
+            let shown = starter_excerpt(&root, exercise).unwrap();
+            assert!(!shown.contains(line), "{}: {line}", exercise.slug);
+        }
+    }
+
+    #[test]
+    fn the_committed_starters_are_the_generated_ones() {
+        check_starters(&repository_root()).unwrap();
+    }
+}
