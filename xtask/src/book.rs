@@ -87,7 +87,7 @@ mod tests {
                 &EXERCISES[2],
                 "let (sender, receiver) = mpsc::sync_channel(queue);",
             ),
-            (&EXERCISES[7], "task::spawn_blocking(move ||"),
+            (&EXERCISES[7], ".map_err(io::Error::other)"),
         ] {
             let (file, anchor) = exercise.shows[0];
             let real = fs::read_to_string(root.join(file)).unwrap();

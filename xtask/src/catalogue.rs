@@ -296,8 +296,9 @@ connections.wait().await;",
         regions: &[Region {
             file: HYBRID,
             anchor: "ex08_solution",
-            hint: "task::spawn_blocking(move || std::thread::sleep(..)), .await its \
-                   JoinHandle, and turn a JoinError into io::Error::other(..).",
+            hint: "run the blocking sleep with task::spawn_blocking and .await the \
+                   JoinHandle it returns; its JoinError (the closure panicked) becomes an \
+                   io::Error with io::Error::other.",
         }],
         shows: &[(HYBRID, "sleep_on_blocking_pool")],
         wrong_answers: &[WrongAnswer {

@@ -1,7 +1,8 @@
 // 04-hybrid-blocking/src/server.rs
 /// Runs the blocking `SLEEP` on Tokio's blocking pool and awaits it.
 async fn sleep_on_blocking_pool(ms: u64) -> io::Result<()> {
-    // TODO: task::spawn_blocking(move || std::thread::sleep(..)), .await its JoinHandle,
-    //       and turn a JoinError into io::Error::other(..).
+    // TODO: run the blocking sleep with task::spawn_blocking and .await the JoinHandle it
+    //       returns; its JoinError (the closure panicked) becomes an io::Error with
+    //       io::Error::other.
     todo!("exercise 8: spawn_blocking for SLEEP")
 }
