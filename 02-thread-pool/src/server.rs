@@ -213,14 +213,14 @@ impl ThreadPool {
     /// Queues a connection for the next free worker, or gives it back when
     /// the queue is full: the caller answers `ERR busy`.
     fn execute(&self, job: Job) -> Result<(), Job> {
-        // ANCHOR: ex04_solution
+        // ANCHOR: ex03_solution_execute
         let Some(sender) = &self.sender else {
             return Err(job);
         };
         sender.try_send(job).map_err(|error| match error {
             TrySendError::Full(job) | TrySendError::Disconnected(job) => job,
         })
-        // ANCHOR_END: ex04_solution
+        // ANCHOR_END: ex03_solution_execute
     }
     // ANCHOR_END: execute
 }
@@ -293,10 +293,12 @@ impl Rejecter {
         Rejecter { draining }
     }
 
+    // ANCHOR: turn_away
     /// Answers `busy` and shuts down the write side at once, then hands
     /// the socket over for draining (or closes it, if the reject thread is
     /// far behind).
     fn turn_away(&self, stream: TcpStream, busy: Reply<'static>) {
+        // ANCHOR: ex04_solution
         let answered = send_final_line(&stream, &busy)
             .and_then(|()| stream.shutdown(std::net::Shutdown::Write));
         if answered.is_ok() {
@@ -304,7 +306,9 @@ impl Rejecter {
                 .draining
                 .try_send((stream, Instant::now() + CLOSE_DRAIN));
         }
+        // ANCHOR_END: ex04_solution
     }
+    // ANCHOR_END: turn_away
 }
 
 fn send_final_line(mut stream: &TcpStream, line: &Reply<'_>) -> io::Result<()> {

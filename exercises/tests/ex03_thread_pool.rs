@@ -3,8 +3,9 @@
 //!
 //! `02-thread-pool/src/server.rs`: `ThreadPool::new` (a bounded channel and
 //! the workers that share its receiver), `Worker::start` (a thread that
-//! takes jobs until the channel closes) and `impl Drop for ThreadPool`
-//! (close the channel, join every worker). Builds on exercises 1 and 2:
+//! takes jobs until the channel closes), `ThreadPool::execute` (queue a
+//! job without ever blocking) and `impl Drop for ThreadPool` (close the
+//! channel, join every worker). Builds on exercises 1 and 2:
 //! each job is 01's conversation with one client.
 //!
 //! ```text

@@ -1,8 +1,9 @@
-//! Exercise 4: the bound on the pool's queue: `ERR busy` instead of a wait.
+//! Exercise 4: `ERR busy` at the bound of the pool's queue.
 //!
-//! `02-thread-pool/src/server.rs`, `ThreadPool::execute`: queue a
-//! connection without ever blocking the acceptor, and give it back when the
-//! queue is full, so the acceptor answers `ERR busy`. Builds on exercise 3.
+//! `02-thread-pool/src/server.rs`, `Rejecter::turn_away`: when the queue is
+//! full (`execute`, exercise 3, gives the connection back), answer `ERR busy`
+//! at once and close gracefully, without ever making the acceptor wait.
+//! Builds on exercise 3.
 //!
 //! ```text
 //! cargo test -p exercises --test ex04_busy_queue

@@ -4,13 +4,15 @@
 //! `03-async-tokio/src/server.rs`, `accept_loop`: accept, spawn a task per
 //! connection, and hold a permit for each connection served; with no
 //! permit left, spawn the `ERR busy` answer instead (never wait for one).
-//! Builds on exercise 1.
+//! Builds on exercise 1. Its tests stop the server without waiting for the
+//! graceful shutdown, which is exercise 6: until that is written, its
+//! `todo!()` panics after each test, and the test still passes.
 //!
 //! ```text
 //! cargo test -p exercises --test ex05_accept_semaphore
 //! ```
 
-conformance::cases_for!(exercises::AsyncTokio<2>;
+conformance::cases_for!(exercises::AsyncTokioAcceptOnly<2>;
     handshake_completes,
     connections_are_served_concurrently,
     // The limit: the third of two gets `ERR busy`, and a freed permit

@@ -3,7 +3,7 @@
 //! `03-async-tokio/src/server.rs`, `shut_down`: stop accepting, cancel the
 //! token every connection task watches (each answers what it has read and
 //! says `BYE`), and wait for the tasks, but no longer than the grace
-//! period. Builds on exercise 1 (and 5, if you did it).
+//! period. Builds on exercises 1 and 5 (its tests need connections).
 //!
 //! ```text
 //! cargo test -p exercises --test ex06_graceful_shutdown

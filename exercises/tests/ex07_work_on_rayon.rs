@@ -11,10 +11,20 @@
 
 use protocol::work;
 
-conformance::cases_for!(exercises::Hybrid<1>;
-    work_returns_the_digest,
-    work_and_sleep_limits,
-);
+conformance::cases_for!(exercises::Hybrid<1>; work_returns_the_digest);
+
+#[test]
+fn pipelined_work_is_answered_in_order() {
+    let server = conformance::server::start::<exercises::Hybrid<2>>(common::CommonArgs::default());
+    let mut client = conformance::TestClient::handshaked(server.addr(), 1);
+    // One write: the answers must come back in the order of the requests,
+    // the quick ECHO between two WORKs included.
+    client.send("WORK 3000\nECHO between\nWORK 1\n");
+    client.expect(&format!("DONE 3000 {:016x}", work(3000)));
+    client.expect("ECHO between");
+    client.expect(&format!("DONE 1 {:016x}", work(1)));
+    server.stop();
+}
 
 #[test]
 fn echo_is_answered_while_work_runs_on_rayon() {

@@ -17,13 +17,15 @@ pub struct Region {
     pub hint: &'static str,
 }
 
-/// A classic mistake, put in place of one region: the exercise's tests must
-/// catch it (at least one of them fails), or they prove less than they say.
+/// A classic mistake, put in place of one region (the exercise's own, or an
+/// earlier exercise's that this one's tests exercise): the exercise's tests
+/// must catch it (at least one of them fails), or they prove less than they
+/// say.
 #[derive(Debug)]
 pub struct WrongAnswer {
     /// What the mistake is, for the report.
     pub mistake: &'static str,
-    /// The region it replaces (one of the exercise's).
+    /// The region it replaces, by anchor.
     pub anchor: &'static str,
     /// The wrong body, unindented.
     pub code: &'static str,
@@ -176,6 +178,14 @@ loop {
                        then serve_connection(job.stream, job.session, &shutdown). \
                        recv() failing means the channel closed: return.",
             },
+            Region {
+                file: POOL,
+                anchor: "ex03_solution_execute",
+                hint: "never block the acceptor: try_send the job. A full (or closed) \
+                       channel hands the job back inside its error: return it as Err(job), \
+                       and the caller turns the client away (exercise 4). No sender (the \
+                       pool is being dropped): Err(job) too.",
+            },
         ],
         shows: &[(POOL, "pool")],
         wrong_answers: &[WrongAnswer {
@@ -194,25 +204,33 @@ Ok(Worker { id, thread: Some(thread) })",
     Exercise {
         number: 4,
         slug: "ex04_busy_queue",
-        title: "ERR busy: the bound on the pool's queue",
+        title: "ERR busy at the bound of the pool's queue",
         regions: &[Region {
             file: POOL,
             anchor: "ex04_solution",
-            hint: "never block the acceptor: try_send the job. A full (or closed) \
-                   channel hands the job back inside its error: return it as Err(job), \
-                   and the caller answers ERR busy. No sender (the pool is being \
-                   dropped): Err(job) too.",
+            hint: "answer at once: send_final_line(&stream, &busy), then \
+                   stream.shutdown(Write) so the client sees the end after the line. Do \
+                   not close yet (unread bytes would make the kernel send a reset) and do \
+                   not drain here (the acceptor must not wait): try_send the stream, with \
+                   the moment its draining ends (now + CLOSE_DRAIN), to self.draining.",
         }],
-        shows: &[(POOL, "execute")],
-        wrong_answers: &[WrongAnswer {
-            mistake: "a blocking send into the full queue",
-            anchor: "ex04_solution",
-            code: "\
+        shows: &[(POOL, "turn_away")],
+        wrong_answers: &[
+            WrongAnswer {
+                mistake: "the client dropped without an answer",
+                anchor: "ex04_solution",
+                code: "drop((stream, busy));",
+            },
+            WrongAnswer {
+                mistake: "a blocking send into the full queue",
+                anchor: "ex03_solution_execute",
+                code: "\
 let Some(sender) = &self.sender else {
     return Err(job);
 };
 sender.send(job).map_err(|error| error.0)",
-        }],
+            },
+        ],
     },
     Exercise {
         number: 5,
@@ -343,6 +361,19 @@ mod tests {
                     .starts_with(&format!("ex{:02}_", exercise.number))
             );
             assert!(!exercise.regions.is_empty() && !exercise.shows.is_empty());
+        }
+        for exercise in EXERCISES {
+            for wrong in exercise.wrong_answers {
+                let owner = EXERCISES
+                    .iter()
+                    .find(|e| e.regions.iter().any(|r| r.anchor == wrong.anchor))
+                    .unwrap_or_else(|| panic!("{}: no region {}", exercise.slug, wrong.anchor));
+                assert!(
+                    owner.number <= exercise.number,
+                    "{}: a wrong answer in a later exercise's region",
+                    exercise.slug
+                );
+            }
         }
         let mut anchors: Vec<_> = EXERCISES
             .iter()

@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::book;
-use crate::catalogue::{Exercise, WrongAnswer};
+use crate::catalogue::{EXERCISES, Exercise, WrongAnswer};
 use crate::source;
 use crate::starter::{Starter, write_if_changed};
 
@@ -68,6 +68,8 @@ pub fn check_exercises(root: &Path, exercises: &[&'static Exercise]) -> Result<(
     for exercise in exercises {
         check_one(root, &cargo, exercise)?;
     }
+
+    check_in_order(root, &cargo, exercises)?;
 
     let all = Starter {
         root,
@@ -158,6 +160,35 @@ fn check_one(root: &Path, cargo: &Cargo, exercise: &'static Exercise) -> Result<
     Ok(())
 }
 
+/// A learner does the exercises in order in a copy with all of them cut
+/// out: each exercise's tests must pass once it and the ones before it are
+/// done, with the later ones still `todo!()`. (Exercise 3's tests must not
+/// need exercise 4's code, for instance.)
+fn check_in_order(root: &Path, cargo: &Cargo, exercises: &[&'static Exercise]) -> Result<()> {
+    for (done, exercise) in exercises.iter().enumerate() {
+        let later = exercises[done + 1..].to_vec();
+        if later.is_empty() {
+            continue; // the solution itself: checked already
+        }
+        Starter {
+            root,
+            exercises: later,
+        }
+        .write(&cargo.dir)?;
+        let on_partial =
+            outcome(&cargo.run(&["test", "-p", "exercises", "--test", exercise.slug])?);
+        ensure!(
+            on_partial.failed.is_empty() && !on_partial.passed.is_empty(),
+            "exercise {}'s tests need code of a later exercise: with the exercises after it cut out, \
+             these fail: {:?}",
+            exercise.number,
+            on_partial.failed
+        );
+    }
+    println!("ok   done in order, each exercise passes before the later ones are written");
+    Ok(())
+}
+
 /// Writes the copy's file of `wrong`'s region with the mistake in place of
 /// the solution (the rest of the copy is the solution).
 fn put_in_wrong_answer(
@@ -166,14 +197,14 @@ fn put_in_wrong_answer(
     exercise: &Exercise,
     wrong: &WrongAnswer,
 ) -> Result<()> {
-    let region = exercise
-        .regions
+    let region = EXERCISES
         .iter()
+        .flat_map(|exercise| exercise.regions)
         .find(|region| region.anchor == wrong.anchor)
         .with_context(|| {
             format!(
-                "exercise {} has no region {}",
-                exercise.number, wrong.anchor
+                "exercise {}: no exercise has the region {} of the wrong answer \"{}\"",
+                exercise.number, wrong.anchor, wrong.mistake
             )
         })?;
     let original = fs::read_to_string(root.join(region.file))

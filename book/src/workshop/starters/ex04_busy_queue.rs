@@ -1,9 +1,12 @@
 // 02-thread-pool/src/server.rs
-/// Queues a connection for the next free worker, or gives it back when
-/// the queue is full: the caller answers `ERR busy`.
-fn execute(&self, job: Job) -> Result<(), Job> {
-    // TODO: never block the acceptor: try_send the job. A full (or closed) channel
-    //       hands the job back inside its error: return it as Err(job), and the caller
-    //       answers ERR busy. No sender (the pool is being dropped): Err(job) too.
-    todo!("exercise 4: ERR busy: the bound on the pool's queue")
+/// Answers `busy` and shuts down the write side at once, then hands
+/// the socket over for draining (or closes it, if the reject thread is
+/// far behind).
+fn turn_away(&self, stream: TcpStream, busy: Reply<'static>) {
+    // TODO: answer at once: send_final_line(&stream, &busy), then
+    //       stream.shutdown(Write) so the client sees the end after the line. Do not
+    //       close yet (unread bytes would make the kernel send a reset) and do not
+    //       drain here (the acceptor must not wait): try_send the stream, with the
+    //       moment its draining ends (now + CLOSE_DRAIN), to self.draining.
+    todo!("exercise 4: ERR busy at the bound of the pool's queue")
 }
