@@ -2,7 +2,9 @@
 //! starter compiles, that its tests fail on the starter (every one of them:
 //! a test that passes on `todo!()` checks nothing), that they pass on the
 //! solution, and that they catch the classic wrong answers the catalogue
-//! lists. Also that the book's starters are the generator's.
+//! lists; that the exercises can be done in order (each one's tests pass
+//! with the later ones still cut out); and that the book's starters are the
+//! generator's.
 //!
 //! It works in a copy of the repository under `target/xtask/`, made by the
 //! same code as the learner's, and builds it with a target folder of its

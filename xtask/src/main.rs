@@ -53,7 +53,8 @@ enum Task {
     },
     /// Prove that each exercise's starter compiles, that its tests fail on
     /// the starter, pass on the solution and catch a classic wrong answer,
-    /// and that the book's starters are current.
+    /// that the exercises can be done in order, and that the book's
+    /// starters are current.
     ///
     /// Works in a copy under target/xtask/ with a target folder of its own:
     /// the first run builds the dependencies (a minute or two), later runs
