@@ -28,6 +28,9 @@ use crate::starter::{Starter, write_if_changed};
 struct Outcome {
     passed: Vec<String>,
     failed: Vec<String>,
+    /// libtest's report of the failures (each failed test's output), cut
+    /// to its first lines: what a maintainer needs when a check fails.
+    failures: String,
 }
 
 /// Checks `exercises`; `root` is the repository.
@@ -109,9 +112,10 @@ fn check_one(root: &Path, cargo: &Cargo, exercise: &'static Exercise) -> Result<
     let on_solution = outcome(&cargo.run(&test_args)?);
     ensure!(
         on_solution.failed.is_empty() && !on_solution.passed.is_empty(),
-        "{name}: its tests must pass on the solution; failed: {:?}, passed: {}",
+        "{name}: its tests must pass on the solution; failed: {:?}, passed: {}\n{}",
         on_solution.failed,
-        on_solution.passed.len()
+        on_solution.passed.len(),
+        on_solution.failures
     );
 
     let starter = Starter {
@@ -182,9 +186,10 @@ fn check_in_order(root: &Path, cargo: &Cargo, exercises: &[&'static Exercise]) -
         ensure!(
             on_partial.failed.is_empty() && !on_partial.passed.is_empty(),
             "exercise {}'s tests need code of a later exercise: with the exercises after it cut out, \
-             these fail: {:?}",
+             these fail: {:?}\n{}",
             exercise.number,
-            on_partial.failed
+            on_partial.failed,
+            on_partial.failures
         );
     }
     println!("ok   done in order, each exercise passes before the later ones are written");
@@ -219,10 +224,18 @@ fn put_in_wrong_answer(
     Ok(())
 }
 
+/// How much of libtest's failure report an error shows.
+const FAILURE_LINES: usize = 60;
+
 /// Reads libtest's `test <name> ... ok|FAILED` lines.
 fn outcome(output: &Output) -> Outcome {
     let mut result = Outcome::default();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if let Some((_, report)) = stdout.split_once("\nfailures:\n") {
+        let lines: Vec<&str> = report.lines().take(FAILURE_LINES).collect();
+        result.failures = lines.join("\n");
+    }
+    for line in stdout.lines() {
         let Some(rest) = line.strip_prefix("test ") else {
             continue;
         };
@@ -278,6 +291,7 @@ mod tests {
     #[test]
     fn libtest_lines_are_read_and_the_rest_ignored() {
         let stdout = "\nrunning 3 tests\ntest a ... ok\ntest m::b ... FAILED\ntest c ... ignored\n\
+                      \nfailures:\n\n---- m::b stdout ----\nassertion failed\n\n\
                       test result: FAILED. 1 passed; 1 failed\n";
         let output = Output {
             status: Command::new("true").status().unwrap(),
@@ -287,5 +301,9 @@ mod tests {
         let read = outcome(&output);
         assert_eq!(read.passed, ["a"]);
         assert_eq!(read.failed, ["m::b"]);
+        assert!(
+            read.failures
+                .contains("---- m::b stdout ----\nassertion failed")
+        );
     }
 }
