@@ -13,8 +13,9 @@
 //! cargo test -p exercises --test ex01_line_framer
 //! ```
 //!
-//! This library only names the servers, in the configurations the
-//! exercises need, for the conformance suite.
+//! This library names the servers, in the configurations the exercises
+//! need, for the conformance suite, and holds the one scene that exercises
+//! 7 and 8 share.
 
 use std::net::TcpListener;
 
