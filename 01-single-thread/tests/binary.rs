@@ -3,6 +3,5 @@
 
 conformance::binary_tests!(
     env!("CARGO_BIN_EXE_01-single-thread"),
-    "01-single-thread",
-    "127.0.0.1:7801"
+    registry::SINGLE_THREAD
 );

@@ -3,8 +3,7 @@
 
 conformance::binary_tests!(
     env!("CARGO_BIN_EXE_04-hybrid-blocking"),
-    "04-hybrid-blocking",
-    "127.0.0.1:7804"
+    registry::HYBRID_BLOCKING
 );
 conformance::accept_recovery_tests!(env!("CARGO_BIN_EXE_04-hybrid-blocking"));
 conformance::shutdown_under_load_tests!(env!("CARGO_BIN_EXE_04-hybrid-blocking"));

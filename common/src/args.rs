@@ -94,6 +94,30 @@ impl CommonArgs {
         }
     }
 
+    /// These settings as command-line flags, for starting a server binary
+    /// (durations in milliseconds, which every duration flag reads).
+    pub fn to_flags(&self) -> Vec<String> {
+        let ms = |d: Duration| format!("{}ms", d.as_millis());
+        let mut flags = vec![
+            "--max-line".to_owned(),
+            self.max_line.to_string(),
+            "--handshake-timeout".to_owned(),
+            ms(self.handshake_timeout),
+            "--idle-timeout".to_owned(),
+            ms(self.idle_timeout),
+            "--shutdown-grace".to_owned(),
+            ms(self.shutdown_grace),
+            "--max-work".to_owned(),
+            self.max_work.to_string(),
+            "--max-sleep".to_owned(),
+            self.max_sleep.to_string(),
+        ];
+        if let Some(limit) = self.max_connections {
+            flags.extend(["--max-connections".to_owned(), limit.to_string()]);
+        }
+        flags
+    }
+
     /// `--max-connections`, or what the open-file limit allows.
     pub fn max_connections(&self, fd_limit: u64) -> usize {
         match self.max_connections {
@@ -112,6 +136,31 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         common: CommonArgs,
+    }
+
+    #[test]
+    fn flags_read_back_as_the_same_settings() {
+        let args = CommonArgs {
+            max_connections: Some(2),
+            max_line: 64,
+            handshake_timeout: Duration::from_millis(1500),
+            idle_timeout: Duration::ZERO,
+            shutdown_grace: Duration::from_millis(300),
+            max_work: 7,
+            max_sleep: 9,
+        };
+        let flags = args.to_flags();
+        let argv = std::iter::once("server".to_owned()).chain(flags.clone());
+        let parsed = Cli::try_parse_from(argv).unwrap().common;
+        assert_eq!(parsed.to_flags(), flags);
+        assert_eq!(parsed.session_config(), args.session_config());
+        assert_eq!(parsed.max_connections, Some(2));
+        assert_eq!(parsed.shutdown_grace, Duration::from_millis(300));
+        assert!(
+            !CommonArgs::default()
+                .to_flags()
+                .contains(&"--max-connections".to_owned())
+        );
     }
 
     #[test]

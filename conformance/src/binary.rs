@@ -6,7 +6,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,43 +14,63 @@ use protocol::CounterSnapshot;
 
 use crate::client::TestClient;
 
-use crate::process::ServerProcess;
+use crate::process::{Launcher, ServerProcess};
 
 /// Generous: a server must exit long before this, but a loaded CI machine
 /// may be slow to start one.
 const EXIT_LIMIT: Duration = Duration::from_secs(20);
 
-/// Generates the binary cases for one server binary.
+/// Generates the binary cases for one server: `$binary` is its path (or a
+/// [`Launcher`](crate::process::Launcher)), `$server` its
+/// [`registry::Server`] entry, which gives its name and default address.
 #[macro_export]
 macro_rules! binary_tests {
-    ($binary:expr, $model:expr, $default_addr:expr) => {
+    ($binary:expr, $server:expr) => {
         #[test]
         fn sigterm_says_bye_and_prints_the_final_counters() {
-            $crate::binary::sigterm_says_bye_and_prints_the_final_counters($binary);
+            $crate::binary::sigterm_says_bye_and_prints_the_final_counters(
+                &$crate::process::Launcher::from($binary),
+            );
         }
         #[test]
         fn sigint_stops_an_idle_server_with_status_zero() {
-            $crate::binary::sigint_stops_an_idle_server_with_status_zero($binary);
+            $crate::binary::sigint_stops_an_idle_server_with_status_zero(
+                &$crate::process::Launcher::from($binary),
+            );
         }
         #[test]
         fn the_process_exits_within_the_grace_period_even_mid_sleep() {
-            $crate::binary::exits_within_the_grace_period($binary, "SLEEP 60000");
+            $crate::binary::exits_within_the_grace_period(
+                &$crate::process::Launcher::from($binary),
+                "SLEEP 60000",
+            );
         }
         #[test]
         fn the_process_exits_within_the_grace_period_even_mid_work() {
-            $crate::binary::exits_within_the_grace_period($binary, "WORK 100000000");
+            $crate::binary::exits_within_the_grace_period(
+                &$crate::process::Launcher::from($binary),
+                "WORK 100000000",
+            );
         }
         #[test]
         fn the_startup_line_names_address_model_and_file_limit() {
-            $crate::binary::the_startup_line_names_address_model_and_file_limit($binary, $model);
+            $crate::binary::the_startup_line_names_address_model_and_file_limit(
+                &$crate::process::Launcher::from($binary),
+                $server.name,
+            );
         }
         #[test]
         fn help_lists_every_flag() {
-            $crate::binary::help_lists_every_flag($binary, $default_addr);
+            $crate::binary::help_lists_every_flag(
+                &$crate::process::Launcher::from($binary),
+                $server.default_addr,
+            );
         }
         #[test]
         fn bad_flags_and_busy_ports_fail_with_a_clear_message() {
-            $crate::binary::bad_flags_and_busy_ports_fail_with_a_clear_message($binary);
+            $crate::binary::bad_flags_and_busy_ports_fail_with_a_clear_message(
+                &$crate::process::Launcher::from($binary),
+            );
         }
     };
 }
@@ -61,7 +81,9 @@ macro_rules! accept_recovery_tests {
     ($binary:expr) => {
         #[test]
         fn running_out_of_file_descriptors_pauses_accept_and_recovers() {
-            $crate::binary::running_out_of_file_descriptors_pauses_accept_and_recovers($binary);
+            $crate::binary::running_out_of_file_descriptors_pauses_accept_and_recovers(
+                &$crate::process::Launcher::from($binary),
+            );
         }
     };
 }
@@ -75,7 +97,7 @@ pub fn final_counters(stdout: &str) -> CounterSnapshot {
     CounterSnapshot::parse(counters).unwrap_or_else(|| panic!("bad counters: {last:?}"))
 }
 
-pub fn sigterm_says_bye_and_prints_the_final_counters(binary: &str) {
+pub fn sigterm_says_bye_and_prints_the_final_counters(binary: &Launcher) {
     let server = ServerProcess::start(binary, &[]);
     let mut client = TestClient::handshaked(server.addr(), 1);
     client.exchange("ECHO over the wire", "ECHO over the wire");
@@ -97,7 +119,7 @@ pub fn sigterm_says_bye_and_prints_the_final_counters(binary: &str) {
     );
 }
 
-pub fn sigint_stops_an_idle_server_with_status_zero(binary: &str) {
+pub fn sigint_stops_an_idle_server_with_status_zero(binary: &Launcher) {
     let server = ServerProcess::start(binary, &[]);
     let finished = server.stop_with(libc::SIGINT, EXIT_LIMIT);
     assert!(finished.status.success());
@@ -106,7 +128,7 @@ pub fn sigint_stops_an_idle_server_with_status_zero(binary: &str) {
 
 /// `request` keeps a thread busy for a minute or more; the process must
 /// still exit soon after the 300 ms grace period.
-pub fn exits_within_the_grace_period(binary: &str, request: &str) {
+pub fn exits_within_the_grace_period(binary: &Launcher, request: &str) {
     let server = ServerProcess::start(
         binary,
         &[
@@ -127,7 +149,7 @@ pub fn exits_within_the_grace_period(binary: &str, request: &str) {
     assert_eq!((counters.handshakes, counters.requests), (1, 1));
 }
 
-pub fn the_startup_line_names_address_model_and_file_limit(binary: &str, model: &str) {
+pub fn the_startup_line_names_address_model_and_file_limit(binary: &Launcher, model: &str) {
     let server = ServerProcess::start(binary, &[]);
     let addr = server.addr();
     let finished = server.stop_with(libc::SIGTERM, EXIT_LIMIT);
@@ -141,11 +163,8 @@ pub fn the_startup_line_names_address_model_and_file_limit(binary: &str, model: 
     }
 }
 
-pub fn help_lists_every_flag(binary: &str, default_addr: &str) {
-    let output = Command::new(binary)
-        .arg("--help")
-        .output()
-        .expect("run --help");
+pub fn help_lists_every_flag(binary: &Launcher, default_addr: &str) {
+    let output = binary.command().arg("--help").output().expect("run --help");
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).expect("UTF-8 help");
     for flag in [
@@ -163,8 +182,9 @@ pub fn help_lists_every_flag(binary: &str, default_addr: &str) {
     }
 }
 
-pub fn bad_flags_and_busy_ports_fail_with_a_clear_message(binary: &str) {
-    let output = Command::new(binary)
+pub fn bad_flags_and_busy_ports_fail_with_a_clear_message(binary: &Launcher) {
+    let output = binary
+        .command()
         .args(["--idle-timeout", "soon"])
         .output()
         .expect("run with a bad flag");
@@ -177,7 +197,8 @@ pub fn bad_flags_and_busy_ports_fail_with_a_clear_message(binary: &str) {
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("address").to_string();
-    let output = Command::new(binary)
+    let output = binary
+        .command()
         .args(["--addr", &addr])
         .output()
         .expect("run on a busy port");
@@ -192,11 +213,11 @@ pub fn bad_flags_and_busy_ports_fail_with_a_clear_message(binary: &str) {
 /// The server runs with an open-file limit of 64 and gets 100 clients: it
 /// accepts until `accept` fails with EMFILE, must then pause (not spin,
 /// not exit), and serve the waiting clients once the first ones leave.
-pub fn running_out_of_file_descriptors_pauses_accept_and_recovers(binary: &str) {
+pub fn running_out_of_file_descriptors_pauses_accept_and_recovers(binary: &Launcher) {
     const FD_LIMIT: libc::rlim_t = 64;
     const CLIENTS: usize = 100;
     let addr = crate::process::free_port();
-    let mut command = Command::new(binary);
+    let mut command = binary.command();
     command
         .args(["--addr", &addr.to_string(), "--max-connections", "1000"])
         .stdin(Stdio::null())
@@ -319,7 +340,7 @@ macro_rules! shutdown_under_load_tests {
     ($binary:expr $(, $arg:expr)* $(,)?) => {
         #[test]
         fn shutdown_under_load_loses_no_answer() {
-            $crate::binary::shutdown_under_load_loses_no_answer($binary, &[$($arg),*]);
+            $crate::binary::shutdown_under_load_loses_no_answer(&$crate::process::Launcher::from($binary), &[$($arg),*]);
         }
     };
 }
@@ -344,7 +365,7 @@ struct Fate {
 /// must get every answer in order and then `BYE`, the process must exit 0,
 /// and the requests the server says it read must equal the answers the
 /// clients received: zero lost.
-pub fn shutdown_under_load_loses_no_answer(binary: &str, extra_args: &[&str]) {
+pub fn shutdown_under_load_loses_no_answer(binary: &Launcher, extra_args: &[&str]) {
     let connections = load_connections();
     let mut args = vec!["--shutdown-grace", "15s", "--max-connections", "30000"];
     args.extend_from_slice(extra_args);
@@ -372,9 +393,7 @@ pub fn shutdown_under_load_loses_no_answer(binary: &str, extra_args: &[&str]) {
         read_by_server, answered,
         "every request the server read must be answered before BYE"
     );
-    let name = std::path::Path::new(binary)
-        .file_name()
-        .map_or(binary.into(), |n| n.to_string_lossy());
+    let name = binary.name();
     println!(
         "RELIABILITY shutdown under load: {name}: {connections} connections pipelining ECHO, \
          {sent} requests sent, {read_by_server} read by the server, {answered} answered, {} lost; \

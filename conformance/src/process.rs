@@ -3,14 +3,73 @@
 //! Signals, the exit status and the final counters line belong to the
 //! process, not to `run`, so they are tested on the real binary (Cargo
 //! builds it for integration tests and names it in `CARGO_BIN_EXE_<name>`).
+//! A server that is not a Rust binary of this workspace (the Go and Node
+//! peers) is a program with leading arguments: a [`Launcher`].
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// How to start a server: a program and the arguments that come before the
+/// flags (`node server.js`), or a binary alone (`From<&str>`).
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    /// The program.
+    pub program: PathBuf,
+    /// Arguments before the flags.
+    pub leading: Vec<OsString>,
+}
+
+impl From<&str> for Launcher {
+    fn from(binary: &str) -> Launcher {
+        Launcher {
+            program: binary.into(),
+            leading: Vec::new(),
+        }
+    }
+}
+
+impl From<&Launcher> for Launcher {
+    fn from(launcher: &Launcher) -> Launcher {
+        launcher.clone()
+    }
+}
+
+impl From<std::process::Command> for Launcher {
+    /// The program and arguments of a command (the registry builds them).
+    fn from(command: std::process::Command) -> Launcher {
+        Launcher {
+            program: command.get_program().into(),
+            leading: command.get_args().map(OsString::from).collect(),
+        }
+    }
+}
+
+impl Launcher {
+    /// A command that starts the server; the caller adds the flags.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.leading);
+        command
+    }
+
+    /// A short name for messages: the script or the binary's file name.
+    pub fn name(&self) -> String {
+        let named = self
+            .leading
+            .last()
+            .map_or(self.program.as_os_str(), |a| a.as_os_str());
+        PathBuf::from(named).file_name().map_or_else(
+            || self.program.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+}
 
 /// A running server process, killed if the test ends without stopping it.
 #[derive(Debug)]
@@ -37,9 +96,15 @@ pub struct Finished {
 impl ServerProcess {
     /// Starts `binary --addr 127.0.0.1:<free port> <args>` and waits until
     /// it accepts connections.
-    pub fn start(binary: impl AsRef<Path>, args: &[&str]) -> ServerProcess {
-        let addr = free_port();
-        let child = Command::new(binary.as_ref())
+    pub fn start(launcher: impl Into<Launcher>, args: &[&str]) -> ServerProcess {
+        ServerProcess::start_on(&launcher.into(), free_port(), args)
+    }
+
+    /// Starts the server on `addr` with `args` and waits until it accepts
+    /// connections.
+    pub fn start_on(launcher: &Launcher, addr: SocketAddr, args: &[&str]) -> ServerProcess {
+        let child = launcher
+            .command()
             .arg("--addr")
             .arg(addr.to_string())
             .args(args)
@@ -69,6 +134,20 @@ impl ServerProcess {
         // yet reaped, so the pid still names it.
         let sent = unsafe { libc::kill(pid, signal) };
         assert_eq!(sent, 0, "kill({pid}, {signal}) failed");
+    }
+
+    /// Whether the process has exited, waiting at most `limit`.
+    pub fn exited_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Sends `signal` and waits (at most `limit`) for the process to exit.

@@ -1,10 +1,14 @@
-//! Starting and stopping a model in-process.
+//! Starting and stopping a model: in-process (the Rust models), or as a
+//! process of its own (any server binary, the peers included: the suite's
+//! *binary mode*).
 
 use std::net::{SocketAddr, TcpListener};
 use std::thread;
 use std::time::Duration;
 
 use common::{Background, CommonArgs};
+
+use crate::process::{Launcher, ServerProcess};
 
 /// How long any server gets to finish after being stopped before the test
 /// calls it hung. Generous: the suite checks behaviour, not speed.
@@ -20,12 +24,24 @@ pub trait Model {
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer;
 }
 
-/// A server running on a thread of the test process.
+/// A server running on a thread of the test process, or as a process.
 #[derive(Debug)]
 pub struct RunningServer {
-    background: Background,
+    host: Host,
     /// Whether [`RunningServer::stop`] waits for a clean return.
     stop_is_checked: bool,
+}
+
+/// Where the server runs.
+#[derive(Debug)]
+enum Host {
+    /// `run` on a thread; stopping it is what SIGTERM does to the binary.
+    Thread(Background),
+    /// A process; stopping it is SIGTERM.
+    Process {
+        process: ServerProcess,
+        stopped: bool,
+    },
 }
 
 impl From<Background> for RunningServer {
@@ -43,7 +59,25 @@ impl From<std::io::Result<Background>> for RunningServer {
 impl RunningServer {
     fn checked(background: Background) -> RunningServer {
         RunningServer {
-            background,
+            host: Host::Thread(background),
+            stop_is_checked: true,
+        }
+    }
+
+    /// Starts `launcher` as a process listening where `listener` was, with
+    /// `args` as flags. (The listener is closed first so that the process
+    /// can bind its address; nothing else takes a fresh loopback port in
+    /// that instant.)
+    pub fn process(launcher: &Launcher, listener: TcpListener, args: &CommonArgs) -> RunningServer {
+        let addr = listener.local_addr().expect("listener address");
+        drop(listener);
+        let flags = args.to_flags();
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        RunningServer {
+            host: Host::Process {
+                process: ServerProcess::start_on(launcher, addr, &flags),
+                stopped: false,
+            },
             stop_is_checked: true,
         }
     }
@@ -71,17 +105,31 @@ impl RunningServer {
 
     /// Where the server listens.
     pub fn addr(&self) -> SocketAddr {
-        self.background.addr()
+        match &self.host {
+            Host::Thread(background) => background.addr(),
+            Host::Process { process, .. } => process.addr(),
+        }
     }
 
     /// Starts the shutdown (once).
     pub fn begin_stop(&mut self) {
-        self.background.begin_stop();
+        match &mut self.host {
+            Host::Thread(background) => background.begin_stop(),
+            Host::Process { process, stopped } => {
+                if !*stopped {
+                    process.signal(libc::SIGTERM);
+                    *stopped = true;
+                }
+            }
+        }
     }
 
     /// Whether the server has returned, waiting at most `limit`.
-    pub fn finished_within(&self, limit: Duration) -> bool {
-        self.background.finished_within(limit)
+    pub fn finished_within(&mut self, limit: Duration) -> bool {
+        match &mut self.host {
+            Host::Thread(background) => background.finished_within(limit),
+            Host::Process { process, .. } => process.exited_within(limit).is_some(),
+        }
     }
 
     /// Stops the server and asserts that it returns, without a panic.
@@ -95,12 +143,23 @@ impl RunningServer {
     /// Asserts that the server returns within [`STOP_LIMIT`] (once its
     /// shutdown has begun) and that its thread did not panic: a panic while
     /// shutting down can look like a clean stop from the clients' side.
-    pub fn assert_returned_cleanly(self) {
+    pub fn assert_returned_cleanly(mut self) {
         assert!(
             self.finished_within(STOP_LIMIT),
             "the server did not return within {STOP_LIMIT:?} of its shutdown"
         );
-        assert!(self.background.join().is_ok(), "the server thread panicked");
+        match self.host {
+            Host::Thread(background) => {
+                assert!(background.join().is_ok(), "the server thread panicked")
+            }
+            Host::Process { mut process, .. } => {
+                let status = process.exited_within(Duration::ZERO);
+                assert!(
+                    status.is_some_and(|s| s.success()),
+                    "the server process exited with {status:?}"
+                );
+            }
+        }
     }
 }
 

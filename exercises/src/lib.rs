@@ -27,7 +27,7 @@ use conformance::{Model, RunningServer};
 pub struct SingleThread;
 
 impl Model for SingleThread {
-    const NAME: &'static str = "01-single-thread";
+    const NAME: &'static str = registry::SINGLE_THREAD.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         single_thread::spawn(listener, &args).into()
@@ -40,7 +40,7 @@ impl Model for SingleThread {
 pub struct Pool<const THREADS: usize, const QUEUE: usize>;
 
 impl<const THREADS: usize, const QUEUE: usize> Model for Pool<THREADS, QUEUE> {
-    const NAME: &'static str = "02-thread-pool";
+    const NAME: &'static str = registry::THREAD_POOL.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         let mode = thread_pool::Mode::Pool {
@@ -56,7 +56,7 @@ impl<const THREADS: usize, const QUEUE: usize> Model for Pool<THREADS, QUEUE> {
 pub struct AsyncTokio<const WORKERS: usize>;
 
 impl<const WORKERS: usize> Model for AsyncTokio<WORKERS> {
-    const NAME: &'static str = "03-async-tokio";
+    const NAME: &'static str = registry::ASYNC_TOKIO.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         async_tokio::spawn(listener, &args, WORKERS).into()
@@ -70,7 +70,7 @@ impl<const WORKERS: usize> Model for AsyncTokio<WORKERS> {
 pub struct AsyncTokioAcceptOnly<const WORKERS: usize>;
 
 impl<const WORKERS: usize> Model for AsyncTokioAcceptOnly<WORKERS> {
-    const NAME: &'static str = "03-async-tokio";
+    const NAME: &'static str = registry::ASYNC_TOKIO.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         RunningServer::from(async_tokio::spawn(listener, &args, WORKERS)).without_stop_check()
@@ -82,7 +82,7 @@ impl<const WORKERS: usize> Model for AsyncTokioAcceptOnly<WORKERS> {
 pub struct Hybrid<const WORKERS: usize>;
 
 impl<const WORKERS: usize> Model for Hybrid<WORKERS> {
-    const NAME: &'static str = "04-hybrid-blocking";
+    const NAME: &'static str = registry::HYBRID_BLOCKING.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         hybrid_blocking::spawn(listener, &args, WORKERS).into()

@@ -1,12 +1,15 @@
-//! `cargo bench`: the four models side by side, one criterion group per
-//! question, each model started in-process on port 0.
+//! `cargo bench`: the Rust models of the registry side by side, one
+//! criterion group per question, each started in-process on port 0 (the Go
+//! and Node peers are measured by `loadtest suite`, not here: criterion
+//! times only what runs in this process's reach).
 //!
 //! - `handshake/<model>`: connect, the three-way handshake and `QUIT`, one
 //!   connection at a time.
 //! - `echo/64/<model>`, `echo/1024/<model>`: one ECHO round trip on each of
 //!   64 or 1024 open connections per iteration (throughput: requests/s).
-//!   01 serves one connection at a time and cannot take part; 02 runs with a
-//!   pool as large as the connection count.
+//!   A server that sits out the registry's throughput step (01 serves one
+//!   connection at a time) sits these out too, with the registry's reason;
+//!   02 runs with a pool as large as the connection count.
 //! - `echo_under_work/<model>`: one ECHO round trip while two other
 //!   connections keep sending `WORK` of about a millisecond: where 04 must
 //!   beat 03, whose runtime threads run the `WORK` inline.
@@ -33,19 +36,32 @@ use criterion::{
     BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
 };
 use protocol::{ServerState, SessionConfig, work};
+use registry::{Server, Step};
 
-const MODELS: [&str; 4] = [
-    "01-single-thread",
-    "02-thread-pool",
-    "03-async-tokio",
-    "04-hybrid-blocking",
-];
+/// The registry's Rust models: the ones this process can start.
+fn models() -> impl Iterator<Item = &'static Server> {
+    registry::SERVERS.iter().filter(|s| s.is_rust_model())
+}
+
+/// The models that take part in `step`; the others are named with the
+/// registry's reason.
+fn models_in(group: &str, step: Step) -> Vec<&'static Server> {
+    models()
+        .filter(|model| match model.takes_part_in(step) {
+            Ok(()) => true,
+            Err(why) => {
+                eprintln!("{group}: {} is left out: it {why}", model.name);
+                false
+            }
+        })
+        .collect()
+}
 
 /// Starts `model` on port 0; `connections` sizes 02's pool.
-fn start(model: &str, connections: usize) -> Background {
+fn start(model: &Server, connections: usize) -> Background {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let args = CommonArgs::default();
-    let started = match model {
+    let started = match model.name {
         "01-single-thread" => single_thread::spawn(listener, &args),
         "02-thread-pool" => {
             let mode = thread_pool::Mode::Pool {
@@ -54,8 +70,14 @@ fn start(model: &str, connections: usize) -> Background {
             };
             thread_pool::spawn(listener, &args, mode)
         }
+        "02-per-connection" => {
+            thread_pool::spawn(listener, &args, thread_pool::Mode::ThreadPerConnection)
+        }
         "03-async-tokio" => async_tokio::spawn(listener, &args, 2),
-        _ => hybrid_blocking::spawn(listener, &args, 2),
+        "04-hybrid-blocking" => hybrid_blocking::spawn(listener, &args, 2),
+        other => panic!(
+            "the registry lists {other}, which the benches cannot start in-process: add it to `start`"
+        ),
     };
     started.unwrap()
 }
@@ -100,9 +122,9 @@ const ECHO: &[u8] = b"ECHO benchmark payload\n";
 
 fn handshake(c: &mut Criterion) {
     let mut group = configured(c, "handshake");
-    for model in MODELS {
+    for model in models() {
         let server = start(model, 1);
-        group.bench_function(model, |b| {
+        group.bench_function(model.name, |b| {
             b.iter(|| {
                 let mut client = Client::connect(server.addr(), 41);
                 client.send(b"QUIT\n");
@@ -116,16 +138,13 @@ fn handshake(c: &mut Criterion) {
 fn echo(c: &mut Criterion, connections: usize) {
     let mut group = configured(c, &format!("echo/{connections}"));
     group.throughput(Throughput::Elements(connections as u64));
-    eprintln!(
-        "echo/{connections}: 01-single-thread is left out: it serves one connection at a time"
-    );
-    for model in &MODELS[1..] {
+    for model in models_in(&format!("echo/{connections}"), Step::Throughput) {
         let server = start(model, connections);
         let mut clients: Vec<Client> = (0..connections)
             .map(|i| Client::connect(server.addr(), i as u64))
             .collect();
         let mut answer = vec![0u8; ECHO.len()];
-        group.bench_function(*model, |b| {
+        group.bench_function(model.name, |b| {
             b.iter(|| {
                 // One request on every connection, then every answer: the
                 // server has all of them in flight at once.
@@ -190,15 +209,12 @@ impl Drop for Workers {
 
 fn echo_under_work(c: &mut Criterion) {
     let mut group = configured(c, "echo_under_work");
-    eprintln!(
-        "echo_under_work: 01-single-thread is left out: its one thread serves one connection"
-    );
-    for model in &MODELS[1..] {
+    for model in models_in("echo_under_work", Step::MixedWork) {
         let server = start(model, 8);
         let _workers = Workers::start(server.addr());
         let mut client = Client::connect(server.addr(), 7);
         let mut answer = vec![0u8; ECHO.len()];
-        group.bench_function(*model, |b| {
+        group.bench_function(model.name, |b| {
             b.iter(|| {
                 client.send(ECHO);
                 client.answer(&mut answer);

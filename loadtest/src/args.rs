@@ -1,4 +1,5 @@
-//! The shape of the load: `loadtest run`'s flags, and the `--mix` parser.
+//! `loadtest run`'s flags, turned into a [`LoadSpec`], and the `--mix`
+//! parser.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use common::parse_duration;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Kind;
+use crate::spec::{self, Length, LoadSpec};
 
 /// `loadtest run`: open N connections, handshake, send requests, measure.
 #[derive(Debug, Clone, Args)]
@@ -23,7 +25,7 @@ pub struct RunArgs {
     pub connections: usize,
 
     /// New connections per second while ramping up
-    #[arg(long, value_name = "PER_SECOND", default_value_t = 10_000.0)]
+    #[arg(long, value_name = "PER_SECOND", default_value_t = spec::DEFAULT_CONNECT_RATE)]
     pub connect_rate: f64,
 
     /// How long to send requests once every connection is up
@@ -41,15 +43,15 @@ pub struct RunArgs {
     pub mix: Mix,
 
     /// Bytes of text in each ECHO request
-    #[arg(long, value_name = "BYTES", default_value_t = 16)]
+    #[arg(long, value_name = "BYTES", default_value_t = spec::DEFAULT_PAYLOAD)]
     pub payload: usize,
 
     /// Units of each WORK request (about 1 µs each)
-    #[arg(long, value_name = "UNITS", default_value_t = 1000)]
+    #[arg(long, value_name = "UNITS", default_value_t = spec::DEFAULT_WORK_UNITS)]
     pub work_units: u64,
 
     /// Milliseconds of each SLEEP request
-    #[arg(long, value_name = "MS", default_value_t = 10)]
+    #[arg(long, value_name = "MS", default_value_t = spec::DEFAULT_SLEEP_MS)]
     pub sleep_ms: u64,
 
     /// Open loop: send this many requests per second in total, on schedule,
@@ -83,6 +85,30 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+impl RunArgs {
+    /// The run these flags describe.
+    pub fn spec(&self) -> LoadSpec {
+        LoadSpec {
+            target: self.target,
+            connections: self.connections,
+            connect_rate: self.connect_rate,
+            length: match self.requests_per_connection {
+                Some(requests) => Length::RequestsPerConnection(requests),
+                None => Length::Duration(self.duration),
+            },
+            mix: self.mix,
+            payload: self.payload,
+            work_units: self.work_units,
+            sleep_ms: self.sleep_ms,
+            rate: self.rate,
+            timeout: self.timeout,
+            server_pids: self.server_pids.clone(),
+            processes: self.processes,
+            model: self.model.clone(),
+        }
+    }
+}
+
 /// Weights of each request kind, from `--mix echo=90,work=10`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mix {
@@ -95,6 +121,13 @@ pub struct Mix {
 }
 
 impl Mix {
+    /// ECHO alone.
+    pub const ECHO_ONLY: Mix = Mix {
+        echo: 100,
+        work: 0,
+        sleep: 0,
+    };
+
     /// The kind for a roll in `0..total()`.
     pub fn pick(&self, roll: u32) -> Kind {
         if roll < self.echo {

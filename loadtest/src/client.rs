@@ -26,7 +26,7 @@ use tokio::task::{LocalSet, spawn_local};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use crate::metrics::{Failure, Kind, Measured};
-use crate::plan::{Load, Share};
+use crate::plan::{Requests, Share};
 
 /// Longest line the tester accepts from a server.
 const MAX_ANSWER: usize = 1 << 16;
@@ -64,7 +64,7 @@ struct Shared {
     /// Connections that have finished their requests (or failed).
     finished: Cell<usize>,
     phase: watch::Sender<Phase>,
-    load: Load,
+    load: Requests,
     target: SocketAddr,
     total_connections: usize,
     /// The lines sent, built once.

@@ -1,6 +1,6 @@
 //! The shared load tester: `loadtest run`, `suite`, `doctor` and `probe`.
 //!
-//! It drives any of the four servers (or several processes of one) up to
+//! It drives any of the servers (or several processes of one) up to
 //! 100k connections from this one machine, measures connect, handshake and
 //! request latency honestly (open-loop latency counts from the intended send
 //! time, so a stalled server cannot hide behind a waiting client), checks
@@ -9,6 +9,8 @@
 //! # Layout
 //!
 //! - [`args`]: the flags of `run` and the `--mix` syntax.
+//! - [`spec`]: what a run does, as plain data (built from the flags, or by
+//!   the suite).
 //! - [`plan`]: dividing the connections over processes and source addresses.
 //! - [`client`]: one client process's connections and request loops.
 //! - [`metrics`]: histograms and failure counts, and merging them.
@@ -17,9 +19,10 @@
 //! - [`runner`]: the parent process: workers, sampling, progress.
 //! - [`report`]: the table and the JSON.
 //! - [`probe`]: one connection, every request, the transcript.
-//! - [`suite`]: all four models measured the same way, for the book;
-//!   [`servers`] starts and stops them, [`results`] writes the tables and
-//!   charts, [`stamp`] says where and when.
+//! - [`suite`]: every server in the registry measured the same way, for
+//!   the book (its own module tree: schedule, server processes, stamp,
+//!   stored data, tables, charts, prose). It uses the modules above; none of
+//!   them uses it.
 
 pub mod args;
 pub mod client;
@@ -28,9 +31,7 @@ pub mod metrics;
 pub mod plan;
 pub mod probe;
 pub mod report;
-pub mod results;
 pub mod runner;
 pub mod server_stats;
-pub mod servers;
-pub mod stamp;
+pub mod spec;
 pub mod suite;

@@ -24,8 +24,9 @@ enum Command {
     /// Open connections, handshake, send requests, and report latency,
     /// failures and (with --server-pid) the server's memory
     Run(RunArgs),
-    /// Measure all four models (staircase of connections, mixed workloads)
-    /// and write the book's results; needs `cargo build --release` first
+    /// Measure every server of the registry (staircase of connections,
+    /// mixed workloads, throughput) and write the book's results; needs
+    /// `cargo build --release` first, and `cargo xtask peers` for the Go peer
     Suite(loadtest::suite::SuiteArgs),
     /// Check what stands between this machine and N connections
     Doctor {
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let report = loadtest::runner::run(args)?;
+    let report = loadtest::runner::run(&args.spec())?;
     if args.json {
         eprint!("{report}");
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::args::{Mix, RunArgs};
+use crate::args::Mix;
+use crate::spec::{Length, LoadSpec};
 
 /// Descriptors a client process keeps for itself.
 pub const FD_RESERVE: u64 = 64;
@@ -39,7 +40,7 @@ pub fn usable_ports(port_range: (u16, u16)) -> usize {
 
 /// The request side of the load, the same for every process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Load {
+pub struct Requests {
     /// Request kinds and their weights.
     pub mix: Mix,
     /// Bytes of ECHO text.
@@ -75,12 +76,12 @@ pub struct Share {
     /// kernel choose.
     pub sources: Vec<IpAddr>,
     /// The requests.
-    pub load: Load,
+    pub load: Requests,
 }
 
 /// The whole run's division of labour.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct Split {
     /// One share per process.
     pub shares: Vec<Share>,
     /// Source addresses in use.
@@ -89,22 +90,28 @@ pub struct Plan {
     pub per_process_limit: usize,
 }
 
-impl Plan {
+impl Split {
     /// Divides `args.connections` over processes and source addresses.
-    pub fn new(args: &RunArgs, fd_limit: u64, port_range: (u16, u16)) -> Plan {
+    pub fn new(args: &LoadSpec, fd_limit: u64, port_range: (u16, u16)) -> Split {
         let per_process_limit =
             usize::try_from(fd_limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
         let needed = args.connections.div_ceil(per_process_limit).max(1);
         let processes = needed.max(args.processes).min(args.connections.max(1));
         let sources =
             source_addresses(args.target.ip(), args.connections, usable_ports(port_range));
-        let load = Load {
+        let load = Requests {
             mix: args.mix,
             payload: args.payload,
             work_units: args.work_units,
             sleep_ms: args.sleep_ms,
-            duration: args.duration,
-            requests_per_connection: args.requests_per_connection,
+            duration: match args.length {
+                Length::Duration(duration) => duration,
+                Length::RequestsPerConnection(_) => Duration::ZERO,
+            },
+            requests_per_connection: match args.length {
+                Length::RequestsPerConnection(requests) => Some(requests),
+                Length::Duration(_) => None,
+            },
             rate_per_connection: args.rate.map(|rate| rate / args.connections.max(1) as f64),
             timeout: args.timeout,
         };
@@ -127,7 +134,7 @@ impl Plan {
                 share
             })
             .collect();
-        Plan {
+        Split {
             shares,
             sources,
             per_process_limit,
@@ -161,18 +168,18 @@ mod tests {
     #[derive(Debug, Parser)]
     struct Cli {
         #[command(flatten)]
-        run: RunArgs,
+        run: crate::args::RunArgs,
     }
 
-    fn args(extra: &[&str]) -> RunArgs {
+    fn args(extra: &[&str]) -> LoadSpec {
         let mut argv = vec!["loadtest", "--target", "127.0.0.1:7803"];
         argv.extend_from_slice(extra);
-        Cli::try_parse_from(argv).unwrap().run
+        Cli::try_parse_from(argv).unwrap().run.spec()
     }
 
     #[test]
     fn one_process_and_no_source_binding_for_small_runs() {
-        let plan = Plan::new(&args(&["-c", "9000"]), 20_000, (32768, 60999));
+        let plan = Split::new(&args(&["-c", "9000"]), 20_000, (32768, 60999));
         assert_eq!(plan.shares.len(), 1);
         assert!(plan.sources.is_empty());
         assert_eq!(plan.shares[0].connections, 9000);
@@ -180,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_hundred_thousand_connections_need_six_processes_and_eleven_addresses() {
-        let plan = Plan::new(
+        let plan = Split::new(
             &args(&["-c", "100000", "--rate", "20000"]),
             20_000,
             (32768, 60999),
@@ -202,7 +209,7 @@ mod tests {
 
     #[test]
     fn more_processes_can_be_asked_for() {
-        let plan = Plan::new(
+        let plan = Split::new(
             &args(&["-c", "10", "--processes", "3"]),
             20_000,
             (32768, 60999),

@@ -1,25 +1,46 @@
 //! The result of a run: a readable table, and the JSON object of the
-//! `--json` contract (DESIGN.md, "Load tester").
+//! `--json` contract (the README's "Measure it").
+//!
+//! [`Report`] is also what the suite stores and reads back, so it
+//! deserializes strictly: an unknown field (a renamed one) or a missing one
+//! is an error when the results are read, never a zero in the book.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::args::RunArgs;
 use crate::metrics::{Failure, Kind, Measured, Percentiles};
 use crate::server_stats::ProcSample;
+use crate::spec::LoadSpec;
+
+/// Closed loop (next request when the answer is back) or open loop (on
+/// schedule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Each connection sends its next request when the answer is back.
+    Closed,
+    /// Requests go out on a schedule, answered or not.
+    Open,
+}
 
 /// Everything `loadtest run` reports. Field names are the JSON contract.
-#[derive(Debug, Clone, Serialize)]
+///
+/// `Option` fields are read with `Option::deserialize` so that they too
+/// must be present (as `null` when empty): serde would otherwise take a
+/// missing one for `None`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Report {
     /// The server model, when given with `--model`.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub model: Option<String>,
     /// The server's address.
     pub target: String,
-    /// `closed` (next request when the answer is back) or `open` (on schedule).
-    pub mode: &'static str,
+    /// `closed` or `open`.
+    pub mode: Mode,
     /// The request mix.
     pub mix: String,
     /// Connections asked for.
@@ -31,7 +52,7 @@ pub struct Report {
     /// Requests answered correctly.
     pub requests_ok: u64,
     /// Failures by kind (every kind, zeros included).
-    pub errors: BTreeMap<&'static str, u64>,
+    pub errors: BTreeMap<Failure, u64>,
     /// Length of the request phase.
     pub duration_s: f64,
     /// How long opening every connection took.
@@ -41,10 +62,12 @@ pub struct Report {
     /// Latency in microseconds.
     pub latency_us: LatencyReport,
     /// Latency per request kind that ran.
-    pub by_request: BTreeMap<&'static str, Percentiles>,
+    pub by_request: BTreeMap<Kind, Percentiles>,
     /// The server's memory and threads, when `--server-pid` was given.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub server: Option<ServerReport>,
     /// Connections dropped by full listen queues during the run (machine-wide).
+    #[serde(deserialize_with = "Option::deserialize")]
     pub listen_overflows: Option<u64>,
     /// What the tester itself cost.
     pub tester: TesterReport,
@@ -53,7 +76,8 @@ pub struct Report {
 }
 
 /// Latency percentiles, in microseconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LatencyReport {
     /// TCP connect.
     pub connect: Percentiles,
@@ -62,12 +86,13 @@ pub struct LatencyReport {
     /// Every request; in open loop, from its intended send time.
     pub request: Percentiles,
     /// Open loop only: from the actual send time (hides stalls).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_uncorrected: Option<Percentiles>,
 }
 
 /// The server's side.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerReport {
     /// RSS before any connection.
     pub rss_bytes_before: u64,
@@ -75,46 +100,101 @@ pub struct ServerReport {
     pub rss_bytes_loaded: u64,
     /// The highest RSS of the run (`VmHWM`).
     pub rss_bytes_peak: u64,
-    /// Threads with every connection open.
+    /// Virtual memory before any connection (`VmSize`): address space
+    /// reserved, mostly never touched (a thread's stack, for one).
+    pub vm_bytes_before: u64,
+    /// Virtual memory with every connection open and handshaked.
+    pub vm_bytes_loaded: u64,
+    /// Threads before any connection.
+    pub threads_before: u64,
+    /// Threads with every connection open, before requests.
+    pub threads_loaded: u64,
+    /// The most threads seen during the request phase (sampled every
+    /// 100 ms: 04's `spawn_blocking` threads appear only then).
     pub threads: u64,
-    /// Context switches during the run.
+    /// Context switches of every thread during the request phase.
     pub context_switches: u64,
     /// (RSS loaded − RSS before) / handshaked connections.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub bytes_per_connection: Option<u64>,
     /// Kernel TCP memory added with the connections (all sockets, both
     /// ends: not in any process's RSS).
+    #[serde(deserialize_with = "Option::deserialize")]
     pub kernel_tcp_bytes: Option<u64>,
     /// Server processes sampled (summed).
     pub processes: u64,
 }
 
+/// Samples of the server at the moments the report compares.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSamples {
+    /// Before any connection.
+    pub before: ProcSample,
+    /// Every connection open and handshaked, before requests.
+    pub loaded: ProcSample,
+    /// When the requests started.
+    pub requests_start: ProcSample,
+    /// When the requests ended.
+    pub requests_end: ProcSample,
+    /// The most threads seen while requests ran.
+    pub most_threads: u64,
+}
+
 impl ServerReport {
-    /// Builds the server's side from three samples.
+    /// Builds the server's side from its samples.
     pub fn new(
-        before: ProcSample,
-        loaded: ProcSample,
-        peak: ProcSample,
+        samples: &ServerSamples,
         connections: u64,
         kernel_tcp_bytes: Option<u64>,
     ) -> ServerReport {
+        let ServerSamples {
+            before,
+            loaded,
+            requests_start,
+            requests_end,
+            most_threads,
+        } = *samples;
         let grown = loaded.rss_bytes.saturating_sub(before.rss_bytes);
         ServerReport {
             rss_bytes_before: before.rss_bytes,
             rss_bytes_loaded: loaded.rss_bytes,
-            rss_bytes_peak: peak.peak_rss_bytes.max(loaded.rss_bytes),
-            threads: loaded.threads,
-            context_switches: peak
+            rss_bytes_peak: requests_end.peak_rss_bytes.max(loaded.rss_bytes),
+            vm_bytes_before: before.vm_bytes,
+            vm_bytes_loaded: loaded.vm_bytes,
+            threads_before: before.threads,
+            threads_loaded: loaded.threads,
+            threads: most_threads.max(requests_start.threads),
+            context_switches: requests_end
                 .context_switches
-                .saturating_sub(before.context_switches),
+                .saturating_sub(requests_start.context_switches),
             bytes_per_connection: (connections > 0).then(|| grown / connections),
             kernel_tcp_bytes,
             processes: loaded.processes,
         }
     }
+
+    /// Threads added with the connections (02 per connection: one each).
+    pub fn threads_added(&self) -> u64 {
+        self.threads_loaded.saturating_sub(self.threads_before)
+    }
+
+    /// Address space reserved per thread added (`VmSize` growth): the
+    /// figure behind "a thread costs 2 MB of stack".
+    pub fn virtual_bytes_per_thread(&self) -> Option<u64> {
+        let added = self.threads_added();
+        (added > 0).then(|| self.vm_bytes_loaded.saturating_sub(self.vm_bytes_before) / added)
+    }
+
+    /// Resident memory per thread added (RSS growth): what a thread costs.
+    pub fn resident_bytes_per_thread(&self) -> Option<u64> {
+        let added = self.threads_added();
+        (added > 0).then(|| self.rss_bytes_loaded.saturating_sub(self.rss_bytes_before) / added)
+    }
 }
 
 /// What the tester cost, and whether it kept up.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TesterReport {
     /// Client processes.
     pub processes: usize,
@@ -123,11 +203,13 @@ pub struct TesterReport {
     /// CPU seconds they used while sending requests.
     pub request_phase_cpu_s: f64,
     /// Client CPU per correct answer during the request phase, in µs.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub cpu_us_per_request: Option<f64>,
     /// Share of the client processes' CPU capacity used during the request
     /// phase (1.0: every client process busy all the time).
     pub cpu_share: f64,
     /// Open loop: 99th percentile of how late requests were sent.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub send_lag_p99_us: Option<u64>,
 }
 
@@ -157,7 +239,7 @@ impl TesterReport {
 impl Report {
     /// Assembles the report from what was measured.
     pub fn new(
-        args: &RunArgs,
+        args: &LoadSpec,
         measured: &Measured,
         duration: Duration,
         connect_phase: Duration,
@@ -165,15 +247,15 @@ impl Report {
         tester: TesterReport,
         listen_overflows: Option<u64>,
     ) -> Report {
-        let open_loop = args.rate.is_some();
+        let open_loop = args.open_loop();
         let by_request = Kind::ALL
             .into_iter()
-            .filter_map(|kind| Some((kind.name(), measured.by_kind.get(&kind)?.summary())))
+            .filter_map(|kind| Some((kind, measured.by_kind.get(&kind)?.summary())))
             .collect();
         let mut report = Report {
             model: args.model.clone(),
             target: args.target.to_string(),
-            mode: if open_loop { "open" } else { "closed" },
+            mode: if open_loop { Mode::Open } else { Mode::Closed },
             mix: args.mix.to_string(),
             connections_requested: args.connections as u64,
             connections_reached: measured.connected,
@@ -181,7 +263,7 @@ impl Report {
             requests_ok: measured.requests_ok,
             errors: Failure::ALL
                 .into_iter()
-                .map(|f| (f.name(), measured.failures.get(&f).copied().unwrap_or(0)))
+                .map(|f| (f, measured.failures.get(&f).copied().unwrap_or(0)))
                 .collect(),
             duration_s: duration.as_secs_f64(),
             connect_phase_s: connect_phase.as_secs_f64(),
@@ -203,7 +285,7 @@ impl Report {
     }
 
     /// Reasons a reader should doubt the figures, in words.
-    fn doubts(&self, args: &RunArgs) -> Vec<String> {
+    fn doubts(&self, args: &LoadSpec) -> Vec<String> {
         let mut doubts = Vec::new();
         if self.handshakes_ok < self.connections_requested {
             doubts.push(format!(
@@ -238,7 +320,22 @@ impl Report {
 
     /// Whether nothing failed and every connection was reached.
     pub fn clean(&self) -> bool {
-        self.handshakes_ok == self.connections_requested && self.errors.values().all(|&n| n == 0)
+        self.handshakes_ok == self.connections_requested && self.failures() == 0
+    }
+
+    /// Failures of every kind, added up.
+    pub fn failures(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// How many failed of one kind.
+    pub fn failed(&self, kind: Failure) -> u64 {
+        self.errors.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Percentiles of one request kind, if it ran.
+    pub fn kind(&self, kind: Kind) -> Option<&Percentiles> {
+        self.by_request.get(&kind)
     }
 }
 
@@ -248,7 +345,12 @@ impl fmt::Display for Report {
         writeln!(
             f,
             "{model} at {} — {} loop, mix {}",
-            self.target, self.mode, self.mix
+            self.target,
+            match self.mode {
+                Mode::Open => "open",
+                Mode::Closed => "closed",
+            },
+            self.mix
         )?;
         writeln!(
             f,
@@ -297,20 +399,37 @@ impl fmt::Display for Report {
             row("  uncorrected", uncorrected)?;
         }
         for (kind, p) in &self.by_request {
-            row(&format!("  {kind}"), p)?;
+            row(&format!("  {}", kind.name()), p)?;
         }
         if let Some(server) = &self.server {
             writeln!(f)?;
             let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
             writeln!(
                 f,
-                "server       RSS {:.1} MiB before, {:.1} MiB loaded, {:.1} MiB peak; {} threads; {} process(es)",
+                "server       RSS {:.1} MiB before, {:.1} MiB loaded, {:.1} MiB peak; {} threads at most; {} process(es)",
                 mib(server.rss_bytes_before),
                 mib(server.rss_bytes_loaded),
                 mib(server.rss_bytes_peak),
                 server.threads,
                 server.processes
             )?;
+            if let (Some(resident), Some(reserved)) = (
+                server.resident_bytes_per_thread(),
+                server.virtual_bytes_per_thread(),
+            ) {
+                writeln!(
+                    f,
+                    "             {} threads added: {resident} bytes resident and {reserved} bytes of address space each",
+                    server.threads_added()
+                )?;
+            }
+            if self.requests_ok > 0 {
+                writeln!(
+                    f,
+                    "             {:.2} context switches per request",
+                    server.context_switches as f64 / self.requests_ok as f64
+                )?;
+            }
             if let Some(per) = server.bytes_per_connection {
                 writeln!(f, "             {per} bytes of RSS per connection")?;
             }

@@ -17,13 +17,13 @@ use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::args::RunArgs;
 use crate::client::{Progress, run_share};
 use crate::doctor::{self, Machine};
 use crate::metrics::{Measured, WireMeasured};
-use crate::plan::{Plan, Share};
-use crate::report::{Report, ServerReport, TesterReport};
+use crate::plan::{Share, Split};
+use crate::report::{Report, ServerReport, ServerSamples, TesterReport};
 use crate::server_stats::{self, ProcSample};
+use crate::spec::LoadSpec;
 
 /// What a worker process tells the parent, one JSON object per line.
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,7 +51,7 @@ pub enum WorkerMessage {
 const SETTLE: Duration = Duration::from_millis(500);
 
 /// Runs the load described by `args` and reports what happened.
-pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
+pub fn run(args: &LoadSpec) -> anyhow::Result<Report> {
     let machine = Machine::read();
     let findings = doctor::examine(&machine, args.target, args.connections);
     for finding in findings.iter().filter(|f| f.blocking || f.fix.is_some()) {
@@ -63,7 +63,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
         );
     }
     let fd_limit = common::limits::raise_fd_limit();
-    let plan = Plan::new(args, fd_limit, machine.port_range);
+    let plan = Split::new(args, fd_limit, machine.port_range);
 
     let before = sample_server(args)?;
     let kernel_before = server_stats::kernel_tcp_bytes();
@@ -109,6 +109,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
         ProgressStyle::with_template("{spinner} running {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    let requests_start = sample_server(args)?;
+    let thread_watch = ThreadWatch::start(args.server_pids.clone());
     let go = Instant::now();
     for worker in &mut workers {
         worker.go()?;
@@ -134,22 +136,29 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
     }
     let duration = go.elapsed();
     bar.finish_and_clear();
-    let peak = sample_server(args)?;
+    let most_threads = thread_watch.stop();
+    let requests_end = sample_server(args)?;
     for worker in &mut workers {
         worker.wait()?;
     }
     let tester_cpu = cpu_seconds(libc::RUSAGE_CHILDREN);
 
-    let server = match (before, loaded, peak) {
-        (Some(before), Some(loaded), Some(peak)) => Some(ServerReport::new(
-            before,
-            loaded,
-            peak,
-            measured.handshakes_ok,
-            kernel_loaded
-                .zip(kernel_before)
-                .map(|(l, b)| l.saturating_sub(b)),
-        )),
+    let server = match (before, loaded, requests_start, requests_end) {
+        (Some(before), Some(loaded), Some(requests_start), Some(requests_end)) => {
+            Some(ServerReport::new(
+                &ServerSamples {
+                    before,
+                    loaded,
+                    requests_start,
+                    requests_end,
+                    most_threads,
+                },
+                measured.handshakes_ok,
+                kernel_loaded
+                    .zip(kernel_before)
+                    .map(|(l, b)| l.saturating_sub(b)),
+            ))
+        }
         _ => None,
     };
     let tester = TesterReport::new(
@@ -158,7 +167,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
         request_cpu,
         duration,
         &measured,
-        args.rate.is_some(),
+        args.open_loop(),
     );
     Ok(Report::new(
         args,
@@ -173,7 +182,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Report> {
     ))
 }
 
-fn sample_server(args: &RunArgs) -> anyhow::Result<Option<ProcSample>> {
+fn sample_server(args: &LoadSpec) -> anyhow::Result<Option<ProcSample>> {
     if args.server_pids.is_empty() {
         return Ok(None);
     }
@@ -185,6 +194,39 @@ fn sample_server(args: &RunArgs) -> anyhow::Result<Option<ProcSample>> {
                 args.server_pids
             )
         })
+}
+
+/// Samples the server's thread count every 100 ms while the requests run:
+/// threads a server starts on demand (04's `spawn_blocking` pool) exist
+/// only then.
+struct ThreadWatch {
+    stop: mpsc::Sender<()>,
+    most: thread::JoinHandle<u64>,
+}
+
+impl ThreadWatch {
+    fn start(pids: Vec<u32>) -> ThreadWatch {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let most = thread::spawn(move || {
+            let mut most = 0;
+            loop {
+                if let Some(sample) = server_stats::sample(&pids) {
+                    most = most.max(sample.threads);
+                }
+                match stopped.recv_timeout(Duration::from_millis(100)) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    _ => return most,
+                }
+            }
+        });
+        ThreadWatch { stop, most }
+    }
+
+    /// The most threads seen (0 without a server pid).
+    fn stop(self) -> u64 {
+        let _ = self.stop.send(());
+        self.most.join().unwrap_or(0)
+    }
 }
 
 fn next_message(

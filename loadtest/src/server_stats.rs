@@ -17,9 +17,12 @@ pub struct ProcSample {
     pub rss_bytes: u64,
     /// The most resident memory so far (`VmHWM`).
     pub peak_rss_bytes: u64,
+    /// Address space (`VmSize`): reserved, not necessarily touched.
+    pub vm_bytes: u64,
     /// Threads (`Threads`).
     pub threads: u64,
-    /// Voluntary plus involuntary context switches since start.
+    /// Voluntary plus involuntary context switches since start, of every
+    /// thread alive now (a thread that has exited takes its count along).
     pub context_switches: u64,
     /// Processes read.
     pub processes: u64,
@@ -34,25 +37,52 @@ pub fn sample(pids: &[u32]) -> Option<ProcSample> {
         let one = parse_status(&status)?;
         total.rss_bytes += one.rss_bytes;
         total.peak_rss_bytes += one.peak_rss_bytes;
+        total.vm_bytes += one.vm_bytes;
         total.threads += one.threads;
-        total.context_switches += one.context_switches;
+        total.context_switches += thread_context_switches(pid).unwrap_or(one.context_switches);
         total.processes += 1;
     }
     Some(total)
 }
 
+/// Context switches of every thread of `pid`, from
+/// `/proc/<pid>/task/*/status`: the process's own status counts only its
+/// first thread's, which for a thread-per-connection server is nearly none.
+fn thread_context_switches(pid: u32) -> Option<u64> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        // A thread may exit between the listing and the read: skip it.
+        let Ok(status) = fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        total += parse_context_switches(&status).unwrap_or(0);
+    }
+    Some(total)
+}
+
+/// One field of a `/proc` status file, as a number.
+fn status_field(status: &str, name: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with(name))?;
+    line[name.len()..].split_whitespace().next()?.parse().ok()
+}
+
+fn parse_context_switches(status: &str) -> Option<u64> {
+    Some(
+        status_field(status, "voluntary_ctxt_switches:")?
+            + status_field(status, "nonvoluntary_ctxt_switches:")?,
+    )
+}
+
 /// Parses the fields of `/proc/<pid>/status` a report needs.
 pub fn parse_status(status: &str) -> Option<ProcSample> {
-    let field = |name: &str| -> Option<u64> {
-        let line = status.lines().find(|line| line.starts_with(name))?;
-        line[name.len()..].split_whitespace().next()?.parse().ok()
-    };
+    let field = |name: &str| status_field(status, name);
     Some(ProcSample {
         rss_bytes: field("VmRSS:")? * 1024,
         peak_rss_bytes: field("VmHWM:")? * 1024,
+        vm_bytes: field("VmSize:")? * 1024,
         threads: field("Threads:")?,
-        context_switches: field("voluntary_ctxt_switches:")?
-            + field("nonvoluntary_ctxt_switches:")?,
+        context_switches: parse_context_switches(status)?,
         processes: 1,
     })
 }
@@ -116,14 +146,39 @@ mod tests {
     }
 
     #[test]
+    fn context_switches_count_every_thread() {
+        let (slept, told) = std::sync::mpsc::channel();
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let sleeper = std::thread::spawn(move || {
+            for _ in 0..200 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            slept.send(()).unwrap();
+            let _ = finished.recv();
+        });
+        told.recv().unwrap();
+        let first_thread_only = parse_status(&fs::read_to_string("/proc/self/status").unwrap())
+            .unwrap()
+            .context_switches;
+        let every_thread = sample(&[std::process::id()]).unwrap().context_switches;
+        finish.send(()).unwrap();
+        sleeper.join().unwrap();
+        assert!(
+            every_thread >= first_thread_only + 200,
+            "{every_thread} < {first_thread_only} + the sleeper's 200"
+        );
+    }
+
+    #[test]
     fn parses_status_sockstat_and_netstat() {
-        let status = "Name:\tx\nVmHWM:\t  200 kB\nVmRSS:\t  150 kB\nThreads:\t3\n\
+        let status = "Name:\tx\nVmSize:\t 9000 kB\nVmHWM:\t  200 kB\nVmRSS:\t  150 kB\nThreads:\t3\n\
                       voluntary_ctxt_switches:\t10\nnonvoluntary_ctxt_switches:\t5\n";
         assert_eq!(
             parse_status(status),
             Some(ProcSample {
                 rss_bytes: 150 * 1024,
                 peak_rss_bytes: 200 * 1024,
+                vm_bytes: 9000 * 1024,
                 threads: 3,
                 context_switches: 15,
                 processes: 1

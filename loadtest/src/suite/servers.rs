@@ -1,14 +1,15 @@
-//! Starting and stopping the release server binaries for the suite: one
-//! process, or several on one port with `--reuse-port`.
+//! Starting and stopping the servers for the suite: one process, or several
+//! on one port with `--reuse-port`. The registry says how each is started.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use registry::Server;
 
 /// Longest wait for a server to say it is listening.
 const START_LIMIT: Duration = Duration::from_secs(20);
@@ -33,36 +34,30 @@ pub struct Stopped {
     pub slowest_exit: Duration,
 }
 
-/// The path of a release binary, with a clear error if it is missing.
-pub fn binary(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
-    let path = dir.join(name);
-    if !path.is_file() {
-        bail!(
-            "{} is missing: build the servers first with `cargo build --release` \
-             (or point --bin-dir at them)",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
 impl ServerGroup {
-    /// Starts `processes` copies of `binary` with `args` (which must give
+    /// Starts `processes` copies of `server` with `args` (which must give
     /// `--addr`, and `--reuse-port` when there are several), and waits until
-    /// each has logged its startup line.
-    pub fn start(binary: &Path, args: &[String], processes: usize) -> anyhow::Result<ServerGroup> {
+    /// each has logged its startup line. `target` is Cargo's target folder,
+    /// `root` the repository's.
+    pub fn start(
+        server: &Server,
+        (target, root): (&Path, &Path),
+        args: &[String],
+        processes: usize,
+    ) -> anyhow::Result<ServerGroup> {
         let mut group = ServerGroup {
             processes: Vec::new(),
             logs: Vec::new(),
         };
         for _ in 0..processes {
-            let mut child = Command::new(binary)
+            let mut child = server
+                .command(target, root)?
                 .args(args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
-                .with_context(|| format!("cannot start {}", binary.display()))?;
+                .with_context(|| format!("cannot start {}", server.name))?;
             let stderr = child.stderr.take().context("server stderr")?;
             let (listening, seen) = mpsc::channel();
             group.logs.push(thread::spawn(move || {
@@ -83,7 +78,7 @@ impl ServerGroup {
                     .pop()
                     .map(|l| l.join().unwrap_or_default())
                     .unwrap_or_default();
-                bail!("{} did not start listening: {logs}", binary.display());
+                bail!("{} did not start listening: {logs}", server.name);
             }
         }
         Ok(group)

@@ -1,0 +1,88 @@
+//! What a run does, as plain data: the one input of [`crate::runner::run`].
+//!
+//! `loadtest run` builds a [`LoadSpec`] from its flags
+//! ([`crate::args::RunArgs::spec`]); the suite builds one per measurement
+//! with [`LoadSpec::new`] and changes only what it needs. Neither fills in
+//! the other's structure, and the defaults are written once, here.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::args::Mix;
+
+/// New connections per second while ramping up, unless told otherwise.
+pub const DEFAULT_CONNECT_RATE: f64 = 10_000.0;
+/// Bytes of ECHO text, unless told otherwise.
+pub const DEFAULT_PAYLOAD: usize = 16;
+/// Units of each WORK request, unless told otherwise.
+pub const DEFAULT_WORK_UNITS: u64 = 1000;
+/// Milliseconds of each SLEEP request, unless told otherwise.
+pub const DEFAULT_SLEEP_MS: u64 = 10;
+
+/// How long the request phase lasts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Length {
+    /// Send requests for this long.
+    Duration(Duration),
+    /// Send this many requests on each connection.
+    RequestsPerConnection(u64),
+}
+
+/// One run of the load tester.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadSpec {
+    /// The server.
+    pub target: SocketAddr,
+    /// Connections opened and kept open for the whole run.
+    pub connections: usize,
+    /// New connections per second while ramping up.
+    pub connect_rate: f64,
+    /// How long the request phase lasts.
+    pub length: Length,
+    /// Request kinds and their weights.
+    pub mix: Mix,
+    /// Bytes of ECHO text.
+    pub payload: usize,
+    /// Units of each WORK.
+    pub work_units: u64,
+    /// Milliseconds of each SLEEP.
+    pub sleep_ms: u64,
+    /// Open loop at this many requests per second in all; `None`: closed
+    /// loop (each connection sends its next request when the answer is back).
+    pub rate: Option<f64>,
+    /// Longest wait for a connect, a handshake or an answer.
+    pub timeout: Duration,
+    /// The server's processes, sampled from `/proc`.
+    pub server_pids: Vec<u32>,
+    /// At least this many client processes.
+    pub processes: usize,
+    /// The server's name, copied into the report.
+    pub model: Option<String>,
+}
+
+impl LoadSpec {
+    /// Closed-loop ECHO on `connections` for ten seconds, with the flags'
+    /// defaults for everything else.
+    pub fn new(target: SocketAddr, connections: usize) -> LoadSpec {
+        LoadSpec {
+            target,
+            connections,
+            connect_rate: DEFAULT_CONNECT_RATE,
+            length: Length::Duration(Duration::from_secs(10)),
+            mix: Mix::ECHO_ONLY,
+            payload: DEFAULT_PAYLOAD,
+            work_units: DEFAULT_WORK_UNITS,
+            sleep_ms: DEFAULT_SLEEP_MS,
+            rate: None,
+            timeout: Duration::from_secs(10),
+            server_pids: Vec::new(),
+            processes: 1,
+            model: None,
+        }
+    }
+
+    /// Whether requests go out on a schedule (open loop).
+    pub fn open_loop(&self) -> bool {
+        self.rate.is_some()
+    }
+}

@@ -1,0 +1,240 @@
+//! The suite's SVG charts (plotters, SVG only, no fonts needed), which the
+//! book includes beside the tables.
+
+use plotters::prelude::*;
+use registry::Step;
+
+use crate::metrics::Kind;
+use crate::suite::data::{Results, Run};
+use crate::suite::tables::bytes_per_connection;
+
+/// One colour per registry entry, in registry order.
+const COLOURS: [RGBColor; registry::SERVERS.len()] = [
+    RGBColor(120, 120, 120),
+    RGBColor(214, 120, 30),
+    RGBColor(150, 60, 160),
+    RGBColor(30, 100, 200),
+    RGBColor(40, 160, 70),
+    RGBColor(0, 160, 170),
+    RGBColor(200, 50, 50),
+];
+
+/// The colour of a server in every chart.
+fn colour(name: &str) -> RGBColor {
+    registry::SERVERS
+        .iter()
+        .position(|s| s.name == name)
+        .map_or(BLACK, |i| COLOURS[i])
+}
+
+type ChartResult = anyhow::Result<String>;
+
+fn chart_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing a chart: {error:?}")
+}
+
+/// p50 and p99 request latency against connections, per server (log-log).
+pub fn latency(results: &Results) -> ChartResult {
+    series_chart(
+        results,
+        "Request latency vs connections, where all were served (p99 solid, p50 thin)",
+        "latency (µs)",
+        &[("p99", false), ("p50", true)],
+        |run, which| {
+            let request = &run.report.latency_us.request;
+            let v = if which == "p99" {
+                request.p99
+            } else {
+                request.p50
+            };
+            (v > 0).then_some(v as f64)
+        },
+    )
+}
+
+/// RSS per connection against connections, per server.
+pub fn memory(results: &Results) -> ChartResult {
+    series_chart(
+        results,
+        "Server RSS per connection vs connections",
+        "bytes of RSS per connection",
+        &[("bytes_per_connection", false)],
+        |run, _| {
+            bytes_per_connection(run)
+                .filter(|&b| b > 0)
+                .map(|b| b as f64)
+        },
+    )
+}
+
+/// One line of a chart: its colour, name, dashed, points.
+type Series<'a> = (RGBColor, &'a str, bool, Vec<(f64, f64)>);
+
+fn series_chart(
+    results: &Results,
+    title: &str,
+    y_label: &str,
+    series: &[(&str, bool)],
+    value: impl Fn(&Run, &str) -> Option<f64>,
+) -> ChartResult {
+    let points: Vec<Series> = results
+        .servers()
+        .flat_map(|server| {
+            let value = &value;
+            series.iter().map(move |&(which, dashed)| {
+                // Only steps where every connection was served: a latency
+                // measured on the one client 01 served out of 100k would
+                // say nothing about 100k.
+                let line = results
+                    .of(Step::Staircase)
+                    .filter(|r| r.server == server.name && r.all_served())
+                    .filter_map(|r| Some((r.connections.max(1) as f64, value(r, which)?)))
+                    .collect::<Vec<_>>();
+                (colour(server.name), server.name, dashed, line)
+            })
+        })
+        .collect();
+    let all: Vec<(f64, f64)> = points.iter().flat_map(|p| p.3.iter().copied()).collect();
+    let max_x = all.iter().map(|p| p.0).fold(10.0, f64::max) * 1.5;
+    let max_y = all.iter().map(|p| p.1).fold(10.0, f64::max) * 2.0;
+    let min_y = all.iter().map(|p| p.1).fold(max_y, f64::min).max(1.0) / 2.0;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((1f64..max_x).log_scale(), (min_y..max_y).log_scale())
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .x_desc("connections")
+            .y_desc(y_label)
+            .draw()
+            .map_err(chart_error)?;
+        for (colour, name, dashed, line) in points {
+            if line.is_empty() {
+                continue;
+            }
+            let style = ShapeStyle::from(&colour).stroke_width(if dashed { 1 } else { 2 });
+            let drawn = chart
+                .draw_series(LineSeries::new(line.clone(), style))
+                .map_err(chart_error)?;
+            if !dashed {
+                drawn.label(name).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+            }
+            chart
+                .draw_series(line.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
+                .map_err(chart_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+/// ECHO p99 under each mixed workload, one bar per server.
+pub fn mixed(results: &Results) -> ChartResult {
+    let bars: Vec<(String, RGBColor, f64)> = results
+        .runs
+        .iter()
+        .filter(|run| matches!(run.step, Step::MixedWork | Step::MixedSleep))
+        .filter_map(|run| {
+            let p99 = run.report.kind(Kind::Echo)?.p99 as f64;
+            Some((
+                format!("{} {}", short_name(run), run.step),
+                colour(&run.server),
+                p99.max(1.0),
+            ))
+        })
+        .collect();
+    let max_y = bars.iter().map(|b| b.2).fold(10.0, f64::max) * 2.0;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "ECHO p99 under mixed load (lower is better)",
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(60)
+            .y_label_area_size(70)
+            .build_cartesian_2d(
+                (0..bars.len().saturating_sub(1)).into_segmented(),
+                (1f64..max_y).log_scale(),
+            )
+            .map_err(chart_error)?;
+        let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(bars.len().max(1))
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .y_desc("ECHO p99 (µs)")
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 1.0),
+                        (SegmentValue::Exact(i + 1), b.2),
+                    ],
+                    b.1.filled(),
+                );
+                bar.set_margin(0, 0, 12, 12);
+                bar
+            }))
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+/// A server's name short enough for a bar's label: `03`, `go`.
+fn short_name(run: &Run) -> &str {
+    run.server.split('-').next().unwrap_or(&run.server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::data::tests::results_with;
+
+    #[test]
+    fn charts_render_as_svg_and_name_the_servers() {
+        let results = results_with(&[
+            ("03-async-tokio", Step::Staircase, 1000, 1000),
+            ("03-async-tokio", Step::Staircase, 10_000, 10_000),
+            ("03-async-tokio", Step::MixedWork, 100, 100),
+        ]);
+        for svg in [
+            latency(&results).unwrap(),
+            memory(&results).unwrap(),
+            mixed(&results).unwrap(),
+        ] {
+            assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
+        }
+        assert!(latency(&results).unwrap().contains("03-async-tokio"));
+        assert!(mixed(&results).unwrap().contains("03 mixed-work"));
+    }
+}

@@ -1,0 +1,243 @@
+//! What the suite measured, as stored in `suite.json` and read back by
+//! `--render`: typed all the way down, so a field that was renamed or is
+//! missing is an error when reading, never a zero printed into the book.
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Report;
+use crate::suite::stamp::Stamp;
+
+/// Which suite measurement a run belongs to (the registry's steps, as
+/// stored).
+pub use registry::Step;
+
+/// One measured run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    /// The server's name in the registry.
+    pub server: String,
+    /// Which measurement.
+    #[serde(with = "step_name")]
+    pub step: Step,
+    /// Connections asked for.
+    pub connections: usize,
+    /// Total request rate asked for; `None`: closed loop.
+    pub rate: Option<f64>,
+    /// Server processes on the port.
+    pub server_processes: usize,
+    /// `loadtest run`'s report.
+    pub report: Report,
+    /// Whether every server process exited 0 after SIGTERM.
+    pub exited_cleanly: bool,
+    /// The servers' final counters lines.
+    pub final_lines: Vec<String>,
+}
+
+/// A server the suite could not start on this machine, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Missing {
+    /// The server's name in the registry.
+    pub server: String,
+    /// Why (e.g. its toolchain is not installed).
+    pub reason: String,
+}
+
+/// Everything the suite measured, with the stamp of where and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+    /// Machine, date and commit.
+    pub stamp: Stamp,
+    /// Whether this was `--quick`.
+    pub quick: bool,
+    /// Every run, in order.
+    pub runs: Vec<Run>,
+    /// Servers that could not be measured here.
+    pub missing: Vec<Missing>,
+}
+
+impl Results {
+    /// The runs of one step.
+    pub fn of(&self, step: Step) -> impl Iterator<Item = &Run> {
+        self.runs.iter().filter(move |run| run.step == step)
+    }
+
+    /// The run of `server` at `step` with `connections` (or its largest).
+    pub fn find(&self, server: &str, step: Step, connections: Option<usize>) -> Option<&Run> {
+        self.of(step)
+            .filter(|run| run.server == server)
+            .filter(|run| connections.is_none_or(|c| run.connections == c))
+            .max_by_key(|run| run.connections)
+    }
+
+    /// The registry's servers that have runs, in registry order.
+    pub fn servers(&self) -> impl Iterator<Item = &'static registry::Server> {
+        registry::SERVERS
+            .iter()
+            .filter(|server| self.runs.iter().any(|run| run.server == server.name))
+    }
+}
+
+impl Run {
+    /// Whether every connection asked for completed its handshake.
+    pub fn all_served(&self) -> bool {
+        self.report.handshakes_ok == self.report.connections_requested
+    }
+}
+
+/// Steps are stored by their names (`mixed-work`), as in file names.
+mod step_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use super::Step;
+
+    pub fn serialize<S: Serializer>(step: &Step, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(step.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Step::named(&name).ok_or_else(|| D::Error::custom(format!("unknown suite step {name:?}")))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::metrics::{Failure, Kind, Percentiles};
+    use crate::report::{LatencyReport, Mode, ServerReport, TesterReport};
+
+    fn percentiles(p50: u64, p99: u64) -> Percentiles {
+        Percentiles {
+            count: 1000,
+            p50,
+            p90: p99,
+            p99,
+            p999: p99 * 10,
+            max: p99 * 20,
+        }
+    }
+
+    /// A run of `server` at `step` where `handshakes` of `connections`
+    /// were served and the rest were turned away busy.
+    pub(crate) fn run(server: &str, step: Step, connections: usize, handshakes: u64) -> Run {
+        let busy = connections as u64 - handshakes;
+        let report = Report {
+            model: Some(server.to_owned()),
+            target: "127.0.0.1:7903".into(),
+            mode: Mode::Open,
+            mix: "echo=100,work=0,sleep=0".into(),
+            connections_requested: connections as u64,
+            connections_reached: connections as u64,
+            handshakes_ok: handshakes,
+            requests_ok: 5000,
+            errors: Failure::ALL
+                .into_iter()
+                .map(|f| (f, if f == Failure::Busy { busy } else { 0 }))
+                .collect(),
+            duration_s: 5.0,
+            connect_phase_s: 0.1,
+            throughput_rps: 999.0,
+            latency_us: LatencyReport {
+                connect: percentiles(50, 200),
+                handshake: percentiles(60, 300),
+                request: percentiles(90, 1500),
+                request_uncorrected: Some(percentiles(90, 1400)),
+            },
+            by_request: BTreeMap::from([(Kind::Echo, percentiles(90, 1500))]),
+            server: Some(ServerReport {
+                rss_bytes_before: 2 << 20,
+                rss_bytes_loaded: 3 << 20,
+                rss_bytes_peak: 3 << 20,
+                vm_bytes_before: 100 << 20,
+                vm_bytes_loaded: 100 << 20,
+                threads_before: 4,
+                threads_loaded: 4,
+                threads: 4,
+                context_switches: 10_000,
+                bytes_per_connection: Some(1500),
+                kernel_tcp_bytes: Some(0),
+                processes: 1,
+            }),
+            listen_overflows: Some(0),
+            tester: TesterReport {
+                processes: 1,
+                cpu_s: 1.0,
+                request_phase_cpu_s: 0.9,
+                cpu_us_per_request: Some(5.0),
+                cpu_share: 0.2,
+                send_lag_p99_us: Some(100),
+            },
+            warnings: Vec::new(),
+        };
+        Run {
+            server: server.to_owned(),
+            step,
+            connections,
+            rate: Some(1000.0),
+            server_processes: 1,
+            report,
+            exited_cleanly: true,
+            final_lines: Vec::new(),
+        }
+    }
+
+    /// Results holding one [`run`] per entry.
+    pub(crate) fn results_with(runs: &[(&str, Step, usize, u64)]) -> Results {
+        Results {
+            stamp: Stamp::read(20_000),
+            quick: false,
+            runs: runs
+                .iter()
+                .map(|&(server, step, connections, handshakes)| {
+                    run(server, step, connections, handshakes)
+                })
+                .collect(),
+            missing: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn results_read_back_as_written() {
+        let results = results_with(&[("03-async-tokio", Step::MixedSleep, 100, 100)]);
+        let text = serde_json::to_string(&results).unwrap();
+        let back: Results = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.runs[0].step, Step::MixedSleep);
+        assert!(text.contains("\"step\":\"mixed-sleep\""));
+        assert_eq!(
+            back.runs[0]
+                .report
+                .server
+                .as_ref()
+                .unwrap()
+                .bytes_per_connection,
+            Some(1500)
+        );
+    }
+
+    #[test]
+    fn a_renamed_or_missing_field_is_an_error_not_a_zero() {
+        let results = results_with(&[("03-async-tokio", Step::Staircase, 10, 10)]);
+        let text = serde_json::to_string(&results).unwrap();
+        for (from, to) in [
+            ("\"bytes_per_connection\"", "\"bytes_per_conn\""),
+            ("\"handshakes_ok\"", "\"handshakes\""),
+            (",\"send_lag_p99_us\":100", ""),
+            ("\"bytes_per_connection\":1500,", ""),
+        ] {
+            assert!(text.contains(from), "{from}");
+            let changed = text.replacen(from, to, 1);
+            let error = serde_json::from_str::<Results>(&changed).unwrap_err();
+            assert!(
+                error.to_string().contains("field"),
+                "{from} -> {to:?}: {error}"
+            );
+        }
+        let unknown_step = text.replacen("\"staircase\"", "\"stairs\"", 1);
+        assert!(serde_json::from_str::<Results>(&unknown_step).is_err());
+    }
+}

@@ -1,0 +1,293 @@
+//! The suite's Markdown tables, which the book includes. Nothing in the
+//! book is typed by hand: every figure in it comes from a file written here
+//! or beside it ([`super::prose`], [`super::charts`]).
+
+use std::fmt::Write as _;
+
+use registry::Step;
+
+use crate::metrics::{Failure, Kind, Percentiles};
+use crate::suite::data::{Results, Run};
+
+/// The line under every table: where, when and by which command.
+pub fn footer(results: &Results) -> String {
+    let mut footer = format!(
+        "\n*Measured {} on {} ({} cores shared by client and server), commit `{}`, by \
+         `cargo run --release --bin loadtest -- suite{}`.*\n",
+        results.stamp.date,
+        results.stamp.cpu,
+        results.stamp.cores,
+        results.stamp.commit,
+        if results.quick { " --quick" } else { "" }
+    );
+    for missing in &results.missing {
+        let _ = write!(
+            footer,
+            "\n*Not measured: {} ({}).*\n",
+            missing.server, missing.reason
+        );
+    }
+    footer
+}
+
+/// Bytes as MiB with one decimal.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Microseconds, in the unit a reader takes in at a glance.
+pub fn micros(us: u64) -> String {
+    if us >= 10_000 {
+        format!("{:.0} ms", us as f64 / 1000.0)
+    } else if us >= 1000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{us} µs")
+    }
+}
+
+/// A percentile of a kind that may not have run: "–" when it did not.
+fn percentile(p: Option<&Percentiles>, pick: fn(&Percentiles) -> u64) -> String {
+    p.map_or("–".to_owned(), |p| micros(pick(p)))
+}
+
+/// What a server did at one measurement, in words, for tables.
+pub fn outcome(run: &Run) -> String {
+    let report = &run.report;
+    let mut text = if run.all_served() {
+        "all served".to_owned()
+    } else {
+        format!(
+            "{} of {} served",
+            report.handshakes_ok, report.connections_requested
+        )
+    };
+    for kind in Failure::ALL {
+        let count = report.failed(kind);
+        if count > 0 {
+            let _ = write!(text, ", {count} {}", kind.name().replace('_', " "));
+        }
+    }
+    if !run.exited_cleanly {
+        text.push_str("; **did not exit 0 on SIGTERM**");
+    }
+    text
+}
+
+/// RSS per connection where it means something: below a thousand
+/// connections the growth is lost in the allocator's and the kernel's
+/// page-sized steps.
+pub fn bytes_per_connection(run: &Run) -> Option<u64> {
+    let server = run.report.server.as_ref()?;
+    server
+        .bytes_per_connection
+        .filter(|_| run.connections >= 1000)
+}
+
+/// The staircase, for one server or all.
+pub fn staircase(results: &Results, only: Option<&str>) -> String {
+    let mut table = String::from(
+        "| server | connections | server processes | requests/s | what happened | p50 | p99 | p99.9 | RSS loaded | RSS per connection | threads |\n\
+         |---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for run in results
+        .of(Step::Staircase)
+        .filter(|r| only.is_none_or(|name| name == r.server))
+    {
+        let report = &run.report;
+        let request = &report.latency_us.request;
+        let server = report.server.as_ref();
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
+            run.server,
+            run.connections,
+            run.server_processes,
+            report.throughput_rps,
+            outcome(run),
+            micros(request.p50),
+            micros(request.p99),
+            micros(request.p999),
+            server.map_or("–".to_owned(), |s| format!(
+                "{} MiB",
+                mib(s.rss_bytes_loaded)
+            )),
+            bytes_per_connection(run).map_or("–".to_owned(), |b| format!("{b} B")),
+            server.map_or("–".to_owned(), |s| s.threads.to_string()),
+        );
+    }
+    table
+}
+
+/// The mixed workloads.
+pub fn mixed(results: &Results) -> String {
+    let mut table = String::from(
+        "| server | workload | connections | requests/s | what happened | ECHO p50 | ECHO p99 | ECHO p99.9 | WORK or SLEEP p99 | threads |\n\
+         |---|---|---:|---:|---|---:|---:|---:|---:|---:|\n",
+    );
+    for run in results
+        .runs
+        .iter()
+        .filter(|r| matches!(r.step, Step::MixedWork | Step::MixedSleep))
+    {
+        let report = &run.report;
+        let echo = report.kind(Kind::Echo);
+        let other = report.kind(if run.step == Step::MixedSleep {
+            Kind::Sleep
+        } else {
+            Kind::Work
+        });
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            run.server,
+            run.step,
+            run.connections,
+            report.throughput_rps,
+            outcome(run),
+            percentile(echo, |p| p.p50),
+            percentile(echo, |p| p.p99),
+            percentile(echo, |p| p.p999),
+            percentile(other, |p| p.p99),
+            report
+                .server
+                .as_ref()
+                .map_or("–".to_owned(), |s| s.threads.to_string()),
+        );
+    }
+    table
+}
+
+/// The most requests each server answered, closed loop.
+pub fn throughput(results: &Results) -> String {
+    let mut table = String::from(
+        "| server | connections | requests/s | p50 | p99 | tester CPU (of its processes) | tester processes | server threads |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for run in results.of(Step::Throughput) {
+        let report = &run.report;
+        let _ = writeln!(
+            table,
+            "| {} | {} | {:.0} | {} | {} | {:.0}% | {} | {} |",
+            run.server,
+            run.connections,
+            report.throughput_rps,
+            micros(report.latency_us.request.p50),
+            micros(report.latency_us.request.p99),
+            report.tester.cpu_share * 100.0,
+            report.tester.processes,
+            report
+                .server
+                .as_ref()
+                .map_or("–".to_owned(), |s| s.threads.to_string()),
+        );
+    }
+    table
+}
+
+/// What a thread per connection costs: the thread-per-connection server at
+/// every step, and every other server at 10k connections for contrast.
+pub fn threads(results: &Results) -> String {
+    let mut table = String::from(
+        "| server | connections | threads | RSS per connection | resident per thread added | address space per thread added | context switches per request |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let rows = results.of(Step::Staircase).filter(|run| {
+        run.server == registry::THREAD_PER_CONNECTION.name
+            || (run.connections == 10_000 && run.all_served())
+    });
+    for run in rows {
+        let Some(server) = run.report.server.as_ref() else {
+            continue;
+        };
+        let per_thread = |bytes: Option<u64>| {
+            bytes
+                .filter(|_| server.threads_added() >= 100)
+                .map_or("–".to_owned(), |b| format!("{} KiB", b / 1024))
+        };
+        let switches = if run.report.requests_ok > 0 {
+            format!(
+                "{:.2}",
+                server.context_switches as f64 / run.report.requests_ok as f64
+            )
+        } else {
+            "–".to_owned()
+        };
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            run.server,
+            run.connections,
+            server.threads_loaded,
+            bytes_per_connection(run).map_or("–".to_owned(), |b| format!("{b} B")),
+            per_thread(server.resident_bytes_per_thread()),
+            per_thread(server.virtual_bytes_per_thread()),
+            switches,
+        );
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::data::tests::results_with;
+
+    #[test]
+    fn tables_say_what_happened_and_hide_noise() {
+        let results = results_with(&[
+            ("03-async-tokio", Step::Staircase, 10, 10),
+            ("03-async-tokio", Step::Staircase, 100_000, 100_000),
+            ("02-thread-pool", Step::Staircase, 1000, 256),
+        ]);
+        let table = staircase(&results, None);
+        assert!(
+            table.contains(
+                "| 03-async-tokio | 10 | 1 | 999 | all served | 90 µs | 1.5 ms | 15 ms | 3.0 MiB | – | 4 |"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("| 1500 B |"), "{table}");
+        assert!(table.contains("256 of 1000 served, 744 busy"), "{table}");
+        assert!(!staircase(&results, Some("02-thread-pool")).contains("03-async-tokio"));
+    }
+
+    #[test]
+    fn the_threads_table_divides_by_the_threads_added() {
+        let mut results = results_with(&[
+            ("02-per-connection", Step::Staircase, 1000, 1000),
+            ("03-async-tokio", Step::Staircase, 10_000, 10_000),
+            ("03-async-tokio", Step::Staircase, 1000, 1000),
+        ]);
+        let server = results.runs[0].report.server.as_mut().unwrap();
+        server.threads_loaded = server.threads_before + 1000;
+        server.rss_bytes_loaded = server.rss_bytes_before + 1000 * 14 * 1024;
+        server.vm_bytes_loaded = server.vm_bytes_before + 1000 * 8200 * 1024;
+        let table = threads(&results);
+        assert!(
+            table.contains(
+                "| 02-per-connection | 1000 | 1004 | 1500 B | 14 KiB | 8200 KiB | 2.00 |"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 03-async-tokio | 10000 | 4 | 1500 B | – | – |"),
+            "{table}"
+        );
+        assert_eq!(table.matches("03-async-tokio").count(), 1, "10k only");
+    }
+
+    #[test]
+    fn a_server_that_could_not_run_is_named_under_every_table() {
+        let mut results = results_with(&[("03-async-tokio", Step::Throughput, 64, 64)]);
+        results.missing.push(crate::suite::data::Missing {
+            server: "go-peer".into(),
+            reason: "`go` is not installed".into(),
+        });
+        assert!(footer(&results).contains("Not measured: go-peer (`go` is not installed)"));
+        assert!(
+            throughput(&results)
+                .contains("| 03-async-tokio | 64 | 999 | 90 µs | 1.5 ms | 20% | 1 | 4 |")
+        );
+    }
+}
