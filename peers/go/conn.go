@@ -180,7 +180,7 @@ func (c *conn) converse() (finalLineSent bool, err error) {
 			return true, c.sendFinal("BYE") // every complete line read is answered
 		}
 		c.sock.SetReadDeadline(c.deadline)
-		// A shutdown that came after the check above had its wake-up
+		// A shutdown that came after the check above may have had its wake-up
 		// overwritten by SetReadDeadline: look again before blocking.
 		if c.srv.stopping.Load() {
 			continue

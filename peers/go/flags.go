@@ -37,15 +37,15 @@ func parseFlags(args []string) config {
 	fs.SetOutput(io.Discard) // help and errors are printed our way, below
 	cfg := config{}
 	var maxConns, maxLine, handshake, idle, grace, maxWork, maxSleep string
-	fs.StringVar(&cfg.addr, "addr", defaultAddr, "`IP:PORT` to listen on")
+	fs.StringVar(&cfg.addr, "addr", defaultAddr, "address to listen on, `IP:PORT`")
 	fs.BoolVar(&cfg.reusePort, "reuse-port", false, "let several processes listen on the same port (SO_REUSEPORT)")
-	fs.StringVar(&maxConns, "max-connections", "", "most connections served at once (`N`); one more is answered ERR busy [default: the open-file limit less 64]")
-	fs.StringVar(&maxLine, "max-line", "4096", "longest line in `BYTES`, counting its \\r and \\n")
-	fs.StringVar(&handshake, "handshake-timeout", "10s", "`DURATION` from accept to a finished handshake (0 disables)")
-	fs.StringVar(&idle, "idle-timeout", "60s", "`DURATION` a handshaked connection may stay without a complete line (0 disables)")
-	fs.StringVar(&grace, "shutdown-grace", "5s", "`DURATION` connections get to finish after SIGINT/SIGTERM (0: close at once)")
+	fs.StringVar(&maxConns, "max-connections", "", "most connections served at once, `N`; one more is answered ERR busy and closed [default: the open-file limit less 64]")
+	fs.StringVar(&maxLine, "max-line", "4096", "longest line in `BYTES`, counting its \\r and \\n; a longer one closes the connection")
+	fs.StringVar(&handshake, "handshake-timeout", "10s", "time from accept to a finished handshake, a `DURATION` (0 disables)")
+	fs.StringVar(&idle, "idle-timeout", "60s", "time a handshaked connection may stay without a complete line, a `DURATION` (0 disables)")
+	fs.StringVar(&grace, "shutdown-grace", "5s", "on SIGINT/SIGTERM, the time connections get to finish, a `DURATION` (0: close at once)")
 	fs.StringVar(&maxWork, "max-work", "1000000", "most `UNITS` one WORK request may ask for (about 1 µs each)")
-	fs.StringVar(&maxSleep, "max-sleep", "1000", "longest SLEEP, in milliseconds (`MS`)")
+	fs.StringVar(&maxSleep, "max-sleep", "1000", "longest SLEEP in milliseconds, `MS`")
 
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -93,7 +93,11 @@ func exitWithError(message string) {
 func checkedNumber(name, value string, min uint64) uint64 {
 	n, err := strconv.ParseUint(value, 10, 64)
 	if err != nil || n < min {
-		exitWithError(fmt.Sprintf("invalid value %q for --%s: write a whole number, at least %d", value, name, min))
+		hint := "write a whole number"
+		if min > 0 {
+			hint += fmt.Sprintf(" of at least %d", min)
+		}
+		exitWithError(fmt.Sprintf("invalid value %q for --%s: %s", value, name, hint))
 	}
 	return n
 }

@@ -26,6 +26,12 @@
 // the threads that serve. The counters live in a SharedArrayBuffer, so the
 // main thread can read them while the worker is stuck.
 //
+// Where it knowingly differs from the Rust servers: WORK costs about 4x more
+// CPU (u64 arithmetic on 32-bit halves); there is no --reuse-port (Node 20
+// cannot set SO_REUSEPORT) and no --workers; a timeout over 2^31 ms (24.8
+// days) counts as none; and out of file descriptors, libuv closes waiting
+// connections instead of pausing accept (see the server's 'error' handler).
+//
 // Standard modules only (Node 20). Logs go to stderr; stdout carries only the
 // final counters line.
 'use strict';
@@ -76,15 +82,22 @@ class Counters {
 
 const DURATION_HINT = 'write it like 10s, 500ms, 1.5s or 1m30s';
 
+// flag: [value name, parser, one line of --help]
 const FLAGS = {
-  '--addr': ['IP:PORT', `Address to listen on [default: ${DEFAULT_ADDR}]`, parseAddr],
-  '--max-connections': ['N', 'Most connections served at once; one more is answered `ERR busy` and closed [default: the open-file limit less 64]', (t) => parseWhole(t, 1n)],
-  '--max-line': ['BYTES', 'Longest line in bytes, counting its \\r and \\n; a longer one is answered `ERR line too long` and closed [default: 4096]', (t) => parseWhole(t, 1n)],
-  '--handshake-timeout': ['DURATION', 'Time from accept to a finished handshake (0 disables) [default: 10s]', parseDuration],
-  '--idle-timeout': ['DURATION', 'Time a handshaked connection may stay without a complete line (0 disables) [default: 60s]', parseDuration],
-  '--shutdown-grace': ['DURATION', 'On SIGINT/SIGTERM, how long open connections get to finish; the process exits when it runs out (0: close at once) [default: 5s]', parseDuration],
-  '--max-work': ['UNITS', 'Most units one `WORK` request may ask for (about 1 µs each in Rust, ~5 µs here) [default: 1000000]', (t) => parseWhole(t, 0n)],
-  '--max-sleep': ['MS', 'Longest `SLEEP` in milliseconds [default: 1000]', (t) => parseWhole(t, 0n)],
+  '--addr': ['IP:PORT', parseAddr, `Address to listen on [default: ${DEFAULT_ADDR}]`],
+  '--max-connections': ['N', (t) => parseWhole(t, 1n),
+    'Most connections served at once; one more gets `ERR busy` [default: open-file limit - 64]'],
+  '--max-line': ['BYTES', (t) => parseWhole(t, 1n),
+    'Longest line, counting its \\r and \\n; longer: `ERR line too long` [default: 4096]'],
+  '--handshake-timeout': ['DURATION', parseDuration,
+    'Time from accept to a finished handshake (0 disables) [default: 10s]'],
+  '--idle-timeout': ['DURATION', parseDuration,
+    'Time a handshaked connection may go without a complete line (0 disables) [default: 60s]'],
+  '--shutdown-grace': ['DURATION', parseDuration,
+    'On SIGINT/SIGTERM, time open connections get to finish (0: close at once) [default: 5s]'],
+  '--max-work': ['UNITS', (t) => parseWhole(t, 0n),
+    'Most units one WORK may ask for (~1 µs each in Rust, ~5 µs here) [default: 1000000]'],
+  '--max-sleep': ['MS', (t) => parseWhole(t, 0n), 'Longest SLEEP in milliseconds [default: 1000]'],
 };
 
 const HELP = `node-peer: the handshake/echo protocol on Node's one event loop.
@@ -97,7 +110,8 @@ final counters.
 Usage: node peers/node/server.js [OPTIONS]
 
 Options:
-${Object.entries(FLAGS).map(([flag, [value, help]]) => `  ${`${flag} <${value}>`.padEnd(30)} ${help}`).join('\n')}
+${Object.entries(FLAGS).map(([flag, [value, , help]]) => `  ${`${flag} <${value}>`.padEnd(30)} ${help}`)
+    .join('\n')}
   ${'-h, --help'.padEnd(30)} Print this help
 
 Flags take \`--flag value\` or \`--flag=value\`. There is no --reuse-port:
@@ -117,7 +131,7 @@ function parseCommandLine(args) {
       ? [args[i].slice(0, args[i].indexOf('=')), args[i].slice(args[i].indexOf('=') + 1)]
       : [args[i], undefined];
     if (!(flag in FLAGS)) usageError(`unexpected argument '${args[i]}' (see --help)`);
-    const [valueName, , parse] = FLAGS[flag];
+    const [valueName, parse] = FLAGS[flag];
     const text = inline ?? args[++i];
     if (text === undefined) usageError(`a value is required for '${flag} <${valueName}>'`);
     if (flag in given) usageError(`the argument '${flag}' cannot be used multiple times`);
@@ -202,7 +216,8 @@ function openFileLimit() {
   }
 }
 
-const formatAddr = ({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+const formatAddr = ({ address, port }) =>
+  (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
 const formatMs = (ms) => (ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`);
 
 // ---- The main thread: flags, signals, grace watchdog, final line ---------
@@ -235,8 +250,9 @@ function runMain() {
 
   worker.on('message', (message) => {
     if (message.type === 'listening') {
-      log('INFO', `listening addr=${message.addr} model="${MODEL}" max_connections=${maxConnections} `
-        + `fd_limit=${fdLimit}; one event loop thread for every connection, WORK and SLEEP inline on it`);
+      log('INFO', `listening addr=${message.addr} model="${MODEL}" `
+        + `max_connections=${maxConnections} fd_limit=${fdLimit}; `
+        + 'one event loop thread for every connection, WORK and SLEEP inline on it');
     } else if (message.type === 'listen-failed') {
       fs.writeSync(2, `error: cannot listen on ${options.addr.text}: ${message.reason}\n`);
       process.exit(1);
@@ -264,8 +280,9 @@ function runMain() {
     }
     stopping = true;
     log('INFO', `shutting down signal=${signal} grace=${formatMs(options.shutdownGraceMs)}`);
-    if (options.shutdownGraceMs === 0) exitNow(0); // "0: close at once"
     worker.postMessage('shutdown');
+    // The watchdog. With --shutdown-grace 0 it fires at once, as in Rust
+    // (whose watchdog sleeps 0): the worker may just manage to say BYE.
     graceTimer = setTimeout(() => {
       log('WARN', 'grace period over: closing the connections still open');
       exitNow(0);
@@ -331,7 +348,10 @@ function parseNumber(token) {
 
 // ---- The worker thread: the event loop that serves every connection ------
 
-const Phase = { AWAIT_HELLO: 'await hello', AWAIT_FINAL_HELLO: 'await final hello', READY: 'ready', CLOSED: 'closed' };
+// Where a connection is in the protocol (CLOSED: a final line was decided).
+const Phase = {
+  AWAIT_HELLO: 'hello', AWAIT_FINAL_HELLO: 'final hello', READY: 'ready', CLOSED: 'closed',
+};
 // Strict, and keeping a leading byte-order mark as Rust's from_utf8 does.
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const NEWLINE = Buffer.from('\n');
@@ -382,7 +402,8 @@ class Connection {
       }
       const lineStart = start;
       start = newline + 1;
-      if (start - lineStart > maxLine) return this.fail('ERR line too long'); // \r and \n count
+      // The limit counts the \r and the \n.
+      if (start - lineStart > maxLine) return this.fail('ERR line too long');
       const end = newline > lineStart && bytes[newline - 1] === 0x0d ? newline - 1 : newline;
       const finalLine = this.answerLine(bytes.subarray(lineStart, end), replies);
       if (finalLine !== null) return finalLine;
@@ -416,7 +437,9 @@ class Connection {
   checkFinalHello(line) {
     // Exactly `HELLO <x+2>` in plain decimal: compare the text, not a number.
     const expected = this.expectedHello;
-    if (line !== `HELLO ${expected}`) return this.fail(`ERR expected HELLO ${expected}, got ${line}`);
+    if (line !== `HELLO ${expected}`) {
+      return this.fail(`ERR expected HELLO ${expected}, got ${line}`);
+    }
     this.peer.counters.add('handshakes');
     this.phase = Phase.READY;
     this.restartIdleClock = true;
@@ -466,8 +489,7 @@ class Connection {
 
   write(replies) {
     if (replies.length === 0 || this.socket.destroyed) return;
-    const bytes = Buffer.concat(replies.map((r) => (typeof r === 'string' ? Buffer.from(r) : r)));
-    if (!this.socket.write(bytes)) {
+    if (!this.socket.write(joinReplies(replies))) {
       // The client is not reading. Like 03 awaiting write_all: read no
       // more, and run no timeout, until what we wrote has gone out.
       this.writeBlocked = true;
@@ -541,6 +563,10 @@ class Connection {
   }
 }
 
+/** Replies (strings, and Buffers for ECHO) as one buffer: one write. */
+const joinReplies = (replies) =>
+  Buffer.concat(replies.map((r) => (typeof r === 'string' ? Buffer.from(r) : r)));
+
 /**
  * Sends the final line, then FIN (socket.end), and reads and discards what
  * the client still sends for up to CLOSE_DRAIN_MS: closing with unread bytes
@@ -548,12 +574,11 @@ class Connection {
  */
 function closeAfterFinalLine(socket, replies) {
   if (socket.destroyed) return;
-  const bytes = Buffer.concat(replies.map((r) => (typeof r === 'string' ? Buffer.from(r) : r)));
   let drainTimer = null;
   socket.once('close', () => clearTimeout(drainTimer));
   // If the client's FIN comes after ours, both sides are done: Node
   // destroys the socket by itself (allowHalfOpen + autoDestroy).
-  socket.end(bytes, () => {
+  socket.end(joinReplies(replies), () => {
     // 'finish': our last byte and our FIN are out. Now the drain clock runs.
     if (!socket.destroyed) drainTimer = setTimeout(() => socket.destroy(), CLOSE_DRAIN_MS);
   });
@@ -571,13 +596,14 @@ function runWorker({ options, counterBuffer }) {
       parentPort.postMessage({ type: 'listen-failed', reason: error.message });
       return;
     }
-    // What reaches here is an accept error. On EMFILE/ENFILE libuv first
-    // plays its "EMFILE trick" (frees a reserved fd, accepts and at once
-    // closes every waiting connection, re-reserves the fd): those clients
-    // see a close, not an answer. Only when the trick fails does the error
-    // come here. Node gives no way to pause accepting, so we can only warn.
+    // An accept error. Out of descriptors, the Rust servers pause accepting
+    // and serve the waiting clients later. libuv cannot: on EMFILE/ENFILE
+    // it plays its "EMFILE trick" (close a reserved fd, accept every
+    // waiting connection and close it at once, reserve the fd again), and
+    // reports nothing. Those clients see a bare close. Only if the trick
+    // itself fails does an error reach this handler.
     if (['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM'].includes(error.code)) {
-      log('WARN', `accept is out of resources; libuv closes waiting connections error=${error.code}`);
+      log('WARN', `accept is out of resources error=${error.code}`);
     } else {
       debug(`accept failed for one connection: ${error.message}`);
     }

@@ -16,6 +16,21 @@ use std::hint::black_box;
 /// Mixing rounds per unit: chosen so that one unit takes about 1 µs.
 pub const ROUNDS_PER_UNIT: u32 = 288;
 
+/// `(units, work(units))` pairs that every implementation of `work` must
+/// reproduce: the Go and Node peers' tests send `WORK <units>` for each and
+/// compare the digest, so a peer that mixes differently fails by name, and a
+/// change to `work` itself fails here first.
+pub const TEST_VECTORS: [(u64, u64); 8] = [
+    (0, 0x6a09_e667_f3bc_c908),
+    (1, 0x9b9d_ffca_778a_5dde),
+    (2, 0xd19c_db9a_27f3_a99c),
+    (7, 0xc17d_56c9_0edf_acc3),
+    (100, 0x52dd_2f38_7213_0ec3),
+    (1000, 0xe285_ca8b_28b8_3038),
+    (12345, 0x2069_4a96_9f80_3010),
+    (100_000, 0xe473_2857_617a_42aa),
+];
+
 /// Computes the digest of `units` units of work.
 pub fn work(units: u64) -> u64 {
     // black_box: the optimiser may not assume anything about the input...
@@ -41,6 +56,13 @@ fn mix(x: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reproduces_the_test_vectors() {
+        for (units, digest) in TEST_VECTORS {
+            assert_eq!(work(units), digest, "work({units})");
+        }
+    }
 
     #[test]
     fn is_deterministic_and_depends_on_units() {

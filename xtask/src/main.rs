@@ -4,12 +4,14 @@
 //!   with the exercises' code cut out) to a folder to work in.
 //! - `check-exercises`: prove every exercise works (CI runs it).
 //! - `book-starters`: rewrite the starters the book shows.
+//! - `peers`: build the Go peer into `target/peers/` for `loadtest suite`.
 //!
 //! The exercises themselves are listed in `catalogue.rs`.
 
 mod book;
 mod catalogue;
 mod check;
+mod peers;
 mod source;
 mod starter;
 
@@ -24,7 +26,7 @@ use catalogue::Exercise;
 #[derive(Debug, Parser)]
 #[command(
     bin_name = "cargo xtask",
-    about = "The repository's tasks: the workshop's starter code and its checks."
+    about = "The repository's tasks: the workshop's starter code and its checks, the peers' builds."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,6 +68,10 @@ enum Task {
     },
     /// Rewrite book/src/workshop/starters/ from the sources.
     BookStarters,
+    /// Build the Go peer into target/peers/go-peer, where `loadtest suite`
+    /// finds it (needs `go` on PATH). The Node peer needs no build: the
+    /// suite runs `node peers/node/server.js`.
+    Peers,
 }
 
 fn main() -> ExitCode {
@@ -87,6 +93,7 @@ fn run(cli: Cli) -> Result<()> {
             force,
         } => workshop(&root, &out, &chosen(&exercises)?, force),
         Task::CheckExercises { exercises } => check::check_exercises(&root, &chosen(&exercises)?),
+        Task::Peers => peers::build(&root),
         Task::BookStarters => {
             let changed = book::write_starters(&root)?;
             println!("{changed} starter(s) rewritten in book/src/workshop/starters");

@@ -1,0 +1,46 @@
+//! The Node peer against the shared conformance suite, run as a process (the
+//! suite's binary mode): every rule of the protocol, the concurrency and
+//! reliability cases, and the binary's flags, signals and exit.
+
+#[cfg(has_node)]
+mod common;
+
+#[cfg(has_node)]
+mod node {
+    use std::net::TcpListener;
+
+    use common::CommonArgs;
+    use conformance::{Model, RunningServer};
+
+    fn launcher() -> conformance::process::Launcher {
+        peers::node_peer().expect("the build script found node")
+    }
+
+    struct NodePeer;
+
+    impl Model for NodePeer {
+        const NAME: &'static str = registry::NODE_PEER.name;
+
+        fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
+            RunningServer::process(&launcher(), listener, &args)
+        }
+    }
+
+    conformance::conformance_tests!(NodePeer);
+    conformance::concurrency_tests!(NodePeer);
+    conformance::reliability_tests!(NodePeer);
+    conformance::binary_tests!(launcher(), registry::NODE_PEER);
+    conformance::accept_recovery_tests!(launcher());
+    conformance::shutdown_under_load_tests!(launcher());
+
+    #[test]
+    fn work_reproduces_the_protocol_test_vectors() {
+        crate::common::work_reproduces_the_test_vectors::<NodePeer>();
+    }
+}
+
+#[cfg(not(has_node))]
+#[test]
+fn node_is_not_installed_so_the_node_peer_is_not_checked() {
+    println!("skipped: `node` was not on PATH when this package was built");
+}
