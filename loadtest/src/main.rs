@@ -57,7 +57,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
         Command::Suite(args) => loadtest::suite::suite(&args).map(|out| {
-            println!("results written to {}", out.display());
+            if let Some(out) = out {
+                println!("results written to {}", out.display());
+            }
             ExitCode::SUCCESS
         }),
         Command::Doctor {

@@ -1,5 +1,5 @@
-// Command go-peer serves the handshake/echo protocol of shared/PROTOCOL.md
-// with a goroutine per connection.
+// Command go-peer serves the handshake/echo protocol (PROTOCOL.md at the
+// repository's root) with a goroutine per connection.
 //
 // Why it exists: the Rust servers compare OS threads (02) with Tokio tasks
 // (03, 04). Go's goroutine is the other well-known answer, and this peer

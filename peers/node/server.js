@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A reference peer: the handshake/echo protocol (shared/PROTOCOL.md) served
+// A reference peer: the handshake/echo protocol (PROTOCOL.md at the root) served
 // by Node.js on its one event loop. Run it with `node peers/node/server.js`
 // and talk to it with `nc 127.0.0.1 7807`, or point the load tester at it.
 //
@@ -110,8 +110,8 @@ final counters.
 Usage: node peers/node/server.js [OPTIONS]
 
 Options:
-${Object.entries(FLAGS).map(([flag, [value, , help]]) => `  ${`${flag} <${value}>`.padEnd(30)} ${help}`)
-    .join('\n')}
+${Object.entries(FLAGS)
+    .map(([flag, [value, , help]]) => `  ${`${flag} <${value}>`.padEnd(30)} ${help}`).join('\n')}
   ${'-h, --help'.padEnd(30)} Print this help
 
 Flags take \`--flag value\` or \`--flag=value\`. There is no --reuse-port:

@@ -30,7 +30,12 @@ mod node {
     conformance::concurrency_tests!(NodePeer);
     conformance::reliability_tests!(NodePeer);
     conformance::binary_tests!(launcher(), registry::NODE_PEER);
-    conformance::accept_recovery_tests!(launcher());
+    // No `accept_recovery_tests!`: when Node (libuv) runs out of file
+    // descriptors on accept, it frees a spare descriptor, accepts every
+    // waiting connection and closes it at once (its "EMFILE trick"), and
+    // tells JavaScript nothing. The waiting clients are lost rather than
+    // served later, and Node 20 offers no way to pause accepting instead.
+    // The peers chapter says so.
     conformance::shutdown_under_load_tests!(launcher());
 
     #[test]

@@ -109,8 +109,8 @@ impl fmt::Display for Step {
     }
 }
 
-const ONE_AT_A_TIME: &str = "serves one connection at a time: a mixed workload over 100 \
-                             connections would measure the listen backlog, not the model";
+const ONE_AT_A_TIME: &str = "serves one connection at a time: a workload over many \
+                             connections at once would measure the listen backlog, not the model";
 
 /// Model 01.
 pub const SINGLE_THREAD: Server = Server {

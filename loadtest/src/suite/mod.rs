@@ -76,16 +76,16 @@ pub struct SuiteArgs {
     pub list: bool,
 }
 
-/// Runs the suite (or `--render`, or `--list`) and says where the results
-/// went.
-pub fn suite(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
+/// Runs the suite (or `--render`) and says where the results went; with
+/// `--list`, prints the servers and writes nothing.
+pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
     let (target, root) = folders(args)?;
     if args.list {
         print!("{}", list(&target, &root));
-        return Ok(root);
+        return Ok(None);
     }
     if args.render {
-        return render(args);
+        return render(args).map(Some);
     }
     let chosen = chosen_servers(&args.models)?;
     let (servers, missing) = available(&chosen, &target, &root)?;
@@ -150,7 +150,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
         results.runs.push(measure(&host, server, measurement)?);
     }
     write(&out, &results)?;
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Cargo's target folder and the repository's root.
@@ -320,6 +320,8 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("threads.md", tables::threads(results))?;
     page("throughput.md", tables::throughput(results))?;
     page("summary.md", prose::summary(results, &schedule))?;
+    page("threads-summary.md", prose::threads_summary(results))?;
+    page("peers-summary.md", prose::peers_summary(results))?;
     page("claims.md", prose::claims(results, &schedule))?;
     write_file(out, "latency.svg", &charts::latency(results)?)?;
     write_file(out, "memory.svg", &charts::memory(results)?)?;

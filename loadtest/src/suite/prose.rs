@@ -76,6 +76,103 @@ pub fn summary(results: &Results, schedule: &Schedule) -> String {
     text
 }
 
+/// What a thread per connection cost, in sentences: at the largest step
+/// where every connection was served.
+pub fn threads_summary(results: &Results) -> String {
+    let mut text = String::new();
+    let name = registry::THREAD_PER_CONNECTION.name;
+    let Some(run) = results
+        .of(Step::Staircase)
+        .filter(|run| run.server == name && run.all_served())
+        .max_by_key(|run| run.connections)
+    else {
+        return text;
+    };
+    let Some(server) = &run.report.server else {
+        return text;
+    };
+    if let (Some(resident), Some(reserved)) = (
+        server.resident_bytes_per_thread(),
+        server.virtual_bytes_per_thread(),
+    ) {
+        let _ = writeln!(
+            text,
+            "- **{name}** at {} connections ran {} threads. Each thread added reserved \
+             **{:.1} MiB of address space** (its stack, mostly never touched) but kept only \
+             **{:.1} KiB resident**: the \"2 MB per thread\" people quote is address space, \
+             and the memory a thread really costs is about {:.0}× less.",
+            run.connections,
+            server.threads_loaded,
+            reserved as f64 / (1024.0 * 1024.0),
+            resident as f64 / 1024.0,
+            reserved as f64 / resident.max(1) as f64,
+        );
+    }
+    if run.report.requests_ok > 0 {
+        let _ = writeln!(
+            text,
+            "- At that step it made {:.2} context switches per request ({} in all for {} answers).",
+            server.context_switches as f64 / run.report.requests_ok as f64,
+            server.context_switches,
+            run.report.requests_ok,
+        );
+    }
+    if let Some(beyond) = results
+        .of(Step::Staircase)
+        .filter(|r| r.server == name && !r.all_served())
+        .min_by_key(|r| r.connections)
+    {
+        let _ = writeln!(
+            text,
+            "- At {} connections: {} (one process's open-file limit is {}).",
+            beyond.connections,
+            outcome(beyond),
+            results.stamp.fd_limit
+        );
+    }
+    text
+}
+
+/// The peers beside the Rust models, in sentences.
+pub fn peers_summary(results: &Results) -> String {
+    let mut text = String::new();
+    let throughput: Vec<String> = results
+        .of(Step::Throughput)
+        .map(|run| format!("{} {:.0}", run.server, run.report.throughput_rps))
+        .collect();
+    if let Some(run) = results.of(Step::Throughput).next() {
+        let _ = writeln!(
+            text,
+            "- Closed-loop ECHO on {} connections, requests/s: {}.",
+            run.connections,
+            throughput.join(", ")
+        );
+    }
+    let memory: Vec<String> = results
+        .of(Step::Staircase)
+        .filter(|run| run.connections == 10_000 && run.all_served())
+        .filter_map(|run| {
+            let bytes = run.report.server.as_ref()?.bytes_per_connection?;
+            Some(format!("{} {bytes} B", run.server))
+        })
+        .collect();
+    if !memory.is_empty() {
+        let _ = writeln!(
+            text,
+            "- RSS per idle handshaked connection at 10,000 connections: {}.",
+            memory.join(", ")
+        );
+    }
+    for missing in &results.missing {
+        let _ = writeln!(
+            text,
+            "- **{}** was not measured: {}.",
+            missing.server, missing.reason
+        );
+    }
+    text
+}
+
 /// Popular claims about memory per connection: what was claimed, and for
 /// how many connections.
 const MEMORY_CLAIMS: [(&str, u64, f64); 2] = [
@@ -120,6 +217,57 @@ pub fn claims(results: &Results, schedule: &Schedule) -> String {
 mod tests {
     use super::*;
     use crate::suite::data::tests::results_with;
+
+    #[test]
+    fn the_threads_summary_tells_address_space_from_resident_memory() {
+        let mut results = results_with(&[
+            ("02-per-connection", Step::Staircase, 1000, 1000),
+            ("02-per-connection", Step::Staircase, 100_000, 19_936),
+        ]);
+        let server = results.runs[0].report.server.as_mut().unwrap();
+        server.threads_loaded = server.threads_before + 1000;
+        server.rss_bytes_loaded = server.rss_bytes_before + 1000 * 16 * 1024;
+        server.vm_bytes_loaded = server.vm_bytes_before + 1000 * 8 * 1024 * 1024;
+        let text = threads_summary(&results);
+        assert!(
+            text.contains("at 1000 connections ran 1004 threads"),
+            "{text}"
+        );
+        assert!(text.contains("**8.0 MiB of address space**"), "{text}");
+        assert!(text.contains("**16.0 KiB resident**"), "{text}");
+        assert!(text.contains("about 512× less"), "{text}");
+        assert!(text.contains("2.00 context switches per request"), "{text}");
+        assert!(
+            text.contains("At 100000 connections: 19936 of 100000 served, 80064 busy"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_peers_summary_names_what_was_not_measured() {
+        let mut results = results_with(&[
+            ("03-async-tokio", Step::Throughput, 64, 64),
+            ("go-peer", Step::Throughput, 64, 64),
+            ("go-peer", Step::Staircase, 10_000, 10_000),
+        ]);
+        results.missing.push(crate::suite::data::Missing {
+            server: "node-peer".into(),
+            reason: "`node` is not installed".into(),
+        });
+        let text = peers_summary(&results);
+        assert!(
+            text.contains("on 64 connections, requests/s: 03-async-tokio 999, go-peer 999."),
+            "{text}"
+        );
+        assert!(
+            text.contains("10,000 connections: go-peer 1500 B."),
+            "{text}"
+        );
+        assert!(
+            text.contains("**node-peer** was not measured: `node` is not installed."),
+            "{text}"
+        );
+    }
 
     #[test]
     fn claims_are_held_against_the_top_step() {
