@@ -1,8 +1,9 @@
 //! The handshake/echo protocol of this repository, written once, *sans-IO*.
 //!
-//! Every server and the load tester speak the protocol in `shared/PROTOCOL.md`
-//! (reproduced in the book). This crate holds all of it that does not depend
-//! on *how* bytes move: no sockets, no threads, no runtime. A server feeds the
+//! Every server and the load tester speak the protocol specified in
+//! `PROTOCOL.md` at the root of the repository (summarised in the book's
+//! protocol chapter). This crate holds all of it that does not depend on
+//! *how* bytes move: no sockets, no threads, no runtime. A server feeds the
 //! bytes it read into a [`Session`] and gets back [`Action`]s: send this
 //! line, send it and close, run `work`, sleep. That is why the four servers
 //! can differ only in how they drive I/O and where `WORK` and `SLEEP` run:

@@ -18,7 +18,7 @@ use crate::source;
 const LEFT_OUT: &[&str] = &["xtask"];
 
 /// Files at the root that the copy needs besides `Cargo.toml`.
-const ROOT_FILES: &[&str] = &["Cargo.lock", "clippy.toml"];
+const ROOT_FILES: &[&str] = &["Cargo.lock", "clippy.toml", "PROTOCOL.md"];
 
 /// The repository and the exercises whose code a copy cuts out.
 #[derive(Debug)]
