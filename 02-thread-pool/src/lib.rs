@@ -20,10 +20,7 @@ pub fn spawn(
 ) -> std::io::Result<common::Background> {
     let addr = listener.local_addr()?;
     let state = protocol::ServerState::new(args.session_config());
-    let config = Config {
-        serve: args.serve_config(common::limits::raise_fd_limit()),
-        mode,
-    };
+    let config = Config::new(args.serve_config(common::limits::raise_fd_limit()), mode);
     let shutdown = common::Shutdown::new();
     let trigger = shutdown.clone();
     let thread = std::thread::Builder::new()

@@ -67,10 +67,7 @@ fn serve(args: Args) -> anyhow::Result<ExitCode> {
             queue: args.queue,
         }
     };
-    let config = Config {
-        serve: args.common.serve_config(fd_limit),
-        mode,
-    };
+    let config = Config::new(args.common.serve_config(fd_limit), mode);
     let shutdown = Shutdown::new();
     spawn_signal_handler(args.common.shutdown_grace, state.clone(), {
         let shutdown = shutdown.clone();

@@ -58,6 +58,29 @@ pub struct Config {
     pub mode: Mode,
 }
 
+impl Config {
+    /// The configuration for `mode`. A thread per connection is held to the
+    /// threads the kernel's memory-map limit allows (about 16k by default):
+    /// past it the process cannot start threads, or aborts, so those
+    /// clients get `ERR busy` instead.
+    pub fn new(serve: ServeConfig, mode: Mode) -> Config {
+        let mut serve = serve;
+        if mode == Mode::ThreadPerConnection {
+            if let Some(threads) = common::limits::threads_the_map_count_allows() {
+                if serve.max_connections > threads {
+                    tracing::info!(
+                        asked = serve.max_connections,
+                        allowed = threads,
+                        "a thread per connection: vm.max_map_count allows only this many threads"
+                    );
+                    serve.max_connections = threads;
+                }
+            }
+        }
+        Config { serve, mode }
+    }
+}
+
 // ANCHOR: run
 /// Accepts connections and hands each to a thread until `shutdown` is
 /// triggered; then waits for the threads to answer what they read, say
@@ -144,16 +167,27 @@ impl Threads {
                 // as long as the number of open connections.
                 running.retain(|thread| !thread.is_finished());
                 let shutdown = shutdown.clone();
+                // The job is handed over once the thread exists: if it
+                // cannot start, the job is still ours and its client gets
+                // `ERR busy` instead of a silent close.
+                let (hand_over, take) = mpsc::sync_channel::<Job>(1);
                 let spawned = thread::Builder::new()
                     .name("connection".into())
-                    .spawn(move || serve_connection(job.stream, job.session, &shutdown));
+                    .spawn(move || {
+                        if let Ok(job) = take.recv() {
+                            serve_connection(job.stream, job.session, &shutdown);
+                        }
+                    });
                 match spawned {
-                    Ok(thread) => running.push(thread),
-                    // The job went into the closure and is gone: its socket
-                    // closes unanswered. The machine is out of threads.
-                    Err(error) => tracing::warn!(%error, "cannot start a thread"),
+                    Ok(thread) => {
+                        running.push(thread);
+                        hand_over.send(job).map_err(|mpsc::SendError(job)| job)
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot start a thread: the client gets ERR busy");
+                        Err(job)
+                    }
                 }
-                Ok(())
             }
         }
     }

@@ -1,4 +1,5 @@
-//! What the pool adds to 01: queued clients are not forgotten at shutdown.
+//! What the pool adds to 01: queued clients are not forgotten at shutdown;
+//! and how far a thread per connection is allowed to go.
 //!
 //! The pool's other behaviours are tested by the workshop exercises that
 //! rebuild it: `exercises/tests/ex03_thread_pool.rs` (several clients at
@@ -44,4 +45,34 @@ fn queued_clients_get_bye_at_shutdown() {
     }
     queued.expect_closed();
     server.assert_returned_cleanly();
+}
+
+#[test]
+fn a_thread_per_connection_is_held_to_what_the_map_count_allows() {
+    use common::ServeConfig;
+    use thread_pool::Config;
+    let serve = ServeConfig {
+        max_connections: 10_000_000,
+        shutdown_grace: std::time::Duration::from_secs(1),
+    };
+    let allowed = common::limits::threads_the_map_count_allows().unwrap();
+    let per_connection = Config::new(serve, Mode::ThreadPerConnection);
+    assert_eq!(per_connection.serve.max_connections, allowed);
+    let pool = Config::new(
+        serve,
+        Mode::Pool {
+            threads: 8,
+            queue: 8,
+        },
+    );
+    assert_eq!(
+        pool.serve.max_connections, 10_000_000,
+        "a pool starts its threads once"
+    );
+    let small = ServeConfig {
+        max_connections: 5,
+        ..serve
+    };
+    let asked = Config::new(small, Mode::ThreadPerConnection);
+    assert_eq!(asked.serve.max_connections, 5);
 }

@@ -8,6 +8,15 @@
 
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
+/// Memory mappings one thread takes: its stack and the guard page below it,
+/// and the alternate signal stack (with its own guard) that std gives every
+/// thread so that a stack overflow can be reported. Counted here: a thousand
+/// threads added about four thousand lines to `/proc/<pid>/maps`.
+pub const MAPPINGS_PER_THREAD: u64 = 4;
+
+/// Mappings kept back for everything else: the binary, libraries, the heap.
+pub const MAPPINGS_RESERVE: u64 = 1024;
+
 /// File descriptors kept back from connections: standard streams, the
 /// listener, log files, and the sockets a closing connection still holds.
 pub const FD_RESERVE: u64 = 64;
@@ -37,6 +46,23 @@ pub fn default_max_connections(fd_limit: u64) -> usize {
     usize::try_from(allowed).unwrap_or(usize::MAX)
 }
 
+/// How many threads one process can start before the kernel's limit on
+/// memory mappings (`vm.max_map_count`, 65530 by default) stops it. A thread
+/// per connection meets this limit first, long before memory: past it,
+/// `pthread_create` fails, and a thread that did start may fail to map its
+/// signal stack, which std cannot report and so aborts the process.
+pub fn threads_the_map_count_allows() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/sys/vm/max_map_count").ok()?;
+    let max_map_count: u64 = text.trim().parse().ok()?;
+    Some(threads_for_map_count(max_map_count))
+}
+
+/// Threads that fit in `max_map_count` mappings, after the reserve.
+pub fn threads_for_map_count(max_map_count: u64) -> usize {
+    let threads = max_map_count.saturating_sub(MAPPINGS_RESERVE) / MAPPINGS_PER_THREAD;
+    usize::try_from(threads.max(1)).unwrap_or(usize::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +74,13 @@ mod tests {
             20_000 - FD_RESERVE as usize
         );
         assert_eq!(default_max_connections(10), 1);
+    }
+
+    #[test]
+    fn the_map_count_bounds_the_threads() {
+        assert_eq!(threads_for_map_count(65_530), 16_126);
+        assert_eq!(threads_for_map_count(10), 1, "at least one");
+        assert!(threads_the_map_count_allows().is_some_and(|n| n > 0));
     }
 
     #[test]
