@@ -124,10 +124,9 @@ pub fn threads_summary(results: &Results) -> String {
     {
         let _ = writeln!(
             text,
-            "- At {} connections: {} (one process's open-file limit is {}).",
+            "- At {} connections: {}.",
             beyond.connections,
             outcome(beyond),
-            results.stamp.fd_limit
         );
     }
     text
@@ -238,7 +237,7 @@ mod tests {
         assert!(text.contains("about 512× less"), "{text}");
         assert!(text.contains("2.00 context switches per request"), "{text}");
         assert!(
-            text.contains("At 100000 connections: 19936 of 100000 served, 80064 busy"),
+            text.contains("At 100000 connections: 19936 of 100000 served, 80064 busy."),
             "{text}"
         );
     }
