@@ -11,7 +11,7 @@ use conformance::{Model, RunningServer};
 struct SingleThread;
 
 impl Model for SingleThread {
-    const NAME: &'static str = "01-single-thread";
+    const NAME: &'static str = registry::SINGLE_THREAD.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         single_thread::spawn(listener, &args).into()

@@ -10,7 +10,7 @@ use thread_pool::Mode;
 struct Pool;
 
 impl Model for Pool {
-    const NAME: &'static str = "02-thread-pool";
+    const NAME: &'static str = registry::THREAD_POOL.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         let mode = Mode::Pool {
@@ -24,7 +24,7 @@ impl Model for Pool {
 struct PerConnection;
 
 impl Model for PerConnection {
-    const NAME: &'static str = "02-thread-pool --per-connection";
+    const NAME: &'static str = registry::THREAD_PER_CONNECTION.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         thread_pool::spawn(listener, &args, Mode::ThreadPerConnection).into()

@@ -8,7 +8,7 @@ use conformance::{Model, RunningServer};
 struct AsyncTokio;
 
 impl Model for AsyncTokio {
-    const NAME: &'static str = "03-async-tokio";
+    const NAME: &'static str = registry::ASYNC_TOKIO.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         async_tokio::spawn(listener, &args, 2).into()

@@ -8,7 +8,7 @@ use conformance::{Model, RunningServer};
 struct HybridBlocking;
 
 impl Model for HybridBlocking {
-    const NAME: &'static str = "04-hybrid-blocking";
+    const NAME: &'static str = registry::HYBRID_BLOCKING.name;
 
     fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
         hybrid_blocking::spawn(listener, &args, 2).into()

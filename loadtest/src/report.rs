@@ -112,7 +112,9 @@ pub struct ServerReport {
     /// The most threads seen during the request phase (sampled every
     /// 100 ms: 04's `spawn_blocking` threads appear only then).
     pub threads: u64,
-    /// Context switches of every thread during the request phase.
+    /// Context switches of every thread during the request phase (the
+    /// most seen by samples 100 ms apart: threads that exit take theirs
+    /// along).
     pub context_switches: u64,
     /// (RSS loaded − RSS before) / handshaked connections.
     #[serde(deserialize_with = "Option::deserialize")]
@@ -136,8 +138,8 @@ pub struct ServerSamples {
     pub requests_start: ProcSample,
     /// When the requests ended.
     pub requests_end: ProcSample,
-    /// The most threads seen while requests ran.
-    pub most_threads: u64,
+    /// The most threads and context switches seen while requests ran.
+    pub most_seen: ProcSample,
 }
 
 impl ServerReport {
@@ -152,7 +154,7 @@ impl ServerReport {
             loaded,
             requests_start,
             requests_end,
-            most_threads,
+            most_seen,
         } = *samples;
         let grown = loaded.rss_bytes.saturating_sub(before.rss_bytes);
         ServerReport {
@@ -163,9 +165,10 @@ impl ServerReport {
             vm_bytes_loaded: loaded.vm_bytes,
             threads_before: before.threads,
             threads_loaded: loaded.threads,
-            threads: most_threads.max(requests_start.threads),
+            threads: most_seen.threads.max(requests_start.threads),
             context_switches: requests_end
                 .context_switches
+                .max(most_seen.context_switches)
                 .saturating_sub(requests_start.context_switches),
             bytes_per_connection: (connections > 0).then(|| grown / connections),
             kernel_tcp_bytes,

@@ -136,7 +136,7 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Report> {
     }
     let duration = go.elapsed();
     bar.finish_and_clear();
-    let most_threads = thread_watch.stop();
+    let most_seen = thread_watch.stop();
     let requests_end = sample_server(args)?;
     for worker in &mut workers {
         worker.wait()?;
@@ -151,7 +151,7 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Report> {
                     loaded,
                     requests_start,
                     requests_end,
-                    most_threads,
+                    most_seen,
                 },
                 measured.handshakes_ok,
                 kernel_loaded
@@ -196,22 +196,25 @@ fn sample_server(args: &LoadSpec) -> anyhow::Result<Option<ProcSample>> {
         })
 }
 
-/// Samples the server's thread count every 100 ms while the requests run:
-/// threads a server starts on demand (04's `spawn_blocking` pool) exist
-/// only then.
+/// Samples the server every 100 ms while the requests run, keeping the
+/// most threads and context switches seen. Threads a server starts on
+/// demand (04's `spawn_blocking` pool) exist only then; and a thread takes
+/// its context switches along when it exits, which a thread per connection
+/// does as soon as the clients hang up, before a last sample could be read.
 struct ThreadWatch {
     stop: mpsc::Sender<()>,
-    most: thread::JoinHandle<u64>,
+    most: thread::JoinHandle<ProcSample>,
 }
 
 impl ThreadWatch {
     fn start(pids: Vec<u32>) -> ThreadWatch {
         let (stop, stopped) = mpsc::channel::<()>();
         let most = thread::spawn(move || {
-            let mut most = 0;
+            let mut most = ProcSample::default();
             loop {
                 if let Some(sample) = server_stats::sample(&pids) {
-                    most = most.max(sample.threads);
+                    most.threads = most.threads.max(sample.threads);
+                    most.context_switches = most.context_switches.max(sample.context_switches);
                 }
                 match stopped.recv_timeout(Duration::from_millis(100)) {
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -222,10 +225,11 @@ impl ThreadWatch {
         ThreadWatch { stop, most }
     }
 
-    /// The most threads seen (0 without a server pid).
-    fn stop(self) -> u64 {
+    /// The most threads and context switches seen (zeros without a server
+    /// pid).
+    fn stop(self) -> ProcSample {
         let _ = self.stop.send(());
-        self.most.join().unwrap_or(0)
+        self.most.join().unwrap_or_default()
     }
 }
 

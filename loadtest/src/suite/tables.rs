@@ -74,14 +74,19 @@ pub fn outcome(run: &Run) -> String {
     text
 }
 
-/// RSS per connection where it means something: below a thousand
-/// connections the growth is lost in the allocator's and the kernel's
-/// page-sized steps.
+/// Below this many connections (or threads) the growth of a process's
+/// memory is lost in the allocator's and the kernel's page-sized steps and
+/// reservations: no per-connection figure is shown.
+pub const FEWEST_FOR_A_FIGURE: u64 = 1000;
+
+/// RSS per connection where it means something: over at least
+/// [`FEWEST_FOR_A_FIGURE`] connections actually held (01 holds one, 02's
+/// pool 128, however many were asked for).
 pub fn bytes_per_connection(run: &Run) -> Option<u64> {
     let server = run.report.server.as_ref()?;
     server
         .bytes_per_connection
-        .filter(|_| run.connections >= 1000)
+        .filter(|_| run.report.handshakes_ok >= FEWEST_FOR_A_FIGURE)
 }
 
 /// The staircase, for one server or all.
@@ -189,7 +194,7 @@ pub fn throughput(results: &Results) -> String {
 /// every step, and every other server at 10k connections for contrast.
 pub fn threads(results: &Results) -> String {
     let mut table = String::from(
-        "| server | connections | threads | RSS per connection | resident per thread added | address space per thread added | context switches per request |\n\
+        "| server | connections | threads, connections open | RSS per connection | resident per thread added | address space per thread added | context switches per request |\n\
          |---|---:|---:|---:|---:|---:|---:|\n",
     );
     let rows = results.of(Step::Staircase).filter(|run| {
@@ -202,7 +207,7 @@ pub fn threads(results: &Results) -> String {
         };
         let per_thread = |bytes: Option<u64>| {
             bytes
-                .filter(|_| server.threads_added() >= 100)
+                .filter(|_| server.threads_added() >= FEWEST_FOR_A_FIGURE)
                 .map_or("–".to_owned(), |b| format!("{} KiB", b / 1024))
         };
         let switches = if run.report.requests_ok > 0 {
