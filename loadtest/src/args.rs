@@ -2,11 +2,13 @@
 //! parser.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Args;
+use clap::builder::TypedValueParser as _;
 use common::parse_duration;
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +18,10 @@ use crate::spec::{self, Length, LoadSpec};
 /// `loadtest run`: open N connections, handshake, send requests, measure.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// The server to load (loopback only: 127.0.0.0/8 or ::1)
-    #[arg(long, value_name = "IP:PORT")]
+    /// The server to load: IP:PORT, or HOST:PORT (the host is looked up
+    /// once). On loopback the connections spread over 127.0.0.x by
+    /// themselves; for another host, see --source
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_target)]
     pub target: SocketAddr,
 
     /// Connections to open and keep open for the whole run
@@ -60,6 +64,39 @@ pub struct RunArgs {
     #[arg(long, value_name = "RPS")]
     pub rate: Option<f64>,
 
+    /// Keep up to N requests in flight per connection: the due ones go out
+    /// in one write, the answers are matched in order (1: send, wait, send)
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=4096).map(|n| n as usize))]
+    pub pipeline: usize,
+
+    /// Connect from these local addresses, in turn (e.g. several addresses
+    /// of this machine, when one has too few ports for the connections to
+    /// a remote server)
+    #[arg(long = "source", value_name = "ADDR,...", value_delimiter = ',')]
+    pub sources: Vec<IpAddr>,
+
+    /// Start the requests at this wall-clock time, in seconds since the Unix
+    /// epoch (e.g. $(date -d '+30 sec' +%s)), so that several load hosts
+    /// begin together; their results combine with `loadtest merge`
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub start_at: Option<f64>,
+
+    /// Length of each interval of the latency-over-time figures (--json's
+    /// `intervals`, --hlog)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
+    pub interval: Duration,
+
+    /// Also write the whole result, exact histograms included, to FILE, for
+    /// `loadtest merge`
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+
+    /// Also write the request latencies, interval by interval, as an
+    /// HdrHistogram interval log (the format HdrHistogram's tools read)
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+
     /// Longest wait for a connect, a handshake or an answer before it counts
     /// as a timeout
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
@@ -101,12 +138,43 @@ impl RunArgs {
             work_units: self.work_units,
             sleep_ms: self.sleep_ms,
             rate: self.rate,
+            pipeline: self.pipeline,
             timeout: self.timeout,
+            sources: self.sources.clone(),
+            start_at: self.start_at,
+            interval: self.interval,
             server_pids: self.server_pids.clone(),
             processes: self.processes,
             model: self.model.clone(),
         }
     }
+}
+
+/// `--target`: an address, or a host name and port the user named (looked
+/// up once, here; nothing else is ever resolved).
+pub fn parse_target(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if text
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        return Err(format!("{text:?} is not HOST:PORT (e.g. 127.0.0.1:7803)"));
+    }
+    text.to_socket_addrs()
+        .map_err(|error| format!("cannot look up {text:?}: {error}"))?
+        .next()
+        .ok_or_else(|| format!("{text:?} has no address"))
+}
+
+/// `--interval`: a duration of at least 10 ms.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = common::parse_duration(text).map_err(|error| error.to_string())?;
+    if interval < Duration::from_millis(10) {
+        return Err("the interval must be at least 10ms".into());
+    }
+    Ok(interval)
 }
 
 /// Weights of each request kind, from `--mix echo=90,work=10`.
@@ -220,6 +288,20 @@ mod tests {
         assert!(!mix.includes(Kind::Sleep));
         let sleepy: Mix = "sleep=1".parse().unwrap();
         assert_eq!(sleepy.pick(0), Kind::Sleep);
+    }
+
+    #[test]
+    fn targets_are_addresses_or_named_hosts() {
+        assert_eq!(
+            parse_target("127.0.0.1:7803"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 7803)))
+        );
+        assert_eq!(parse_target("[::1]:80").unwrap().port(), 80);
+        assert!(parse_target("localhost:7803").unwrap().ip().is_loopback());
+        for bad in ["127.0.0.1", "localhost", "host:port", ":", "10.0.0.1:99999"] {
+            let error = parse_target(bad).unwrap_err();
+            assert!(error.contains("HOST:PORT"), "{bad}: {error}");
+        }
     }
 
     #[test]

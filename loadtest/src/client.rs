@@ -9,6 +9,7 @@
 //! so 20k connections cost the tester little memory.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -23,9 +24,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{LocalSet, spawn_local};
-use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio::time::{Instant, sleep, sleep_until, timeout, timeout_at};
 
-use crate::metrics::{Failure, Kind, Measured};
+use crate::metrics::{Failure, Interval, Kind, Measured};
 use crate::plan::{Requests, Share};
 
 /// Longest line the tester accepts from a server.
@@ -69,14 +70,26 @@ struct Shared {
     total_connections: usize,
     /// The lines sent, built once.
     echo_line: String,
+    work_line: String,
+    sleep_line: String,
     /// `work(units)`, computed once: checking digests costs nothing later.
     digest: u64,
 }
 
 impl Shared {
-    fn fail(&self, failure: Failure) {
-        self.measured.borrow_mut().fail(failure);
-        self.update(|p| p.failures += 1);
+    /// The request line of `kind`.
+    fn line(&self, kind: Kind) -> &str {
+        match kind {
+            Kind::Echo => &self.echo_line,
+            Kind::Work => &self.work_line,
+            Kind::Sleep => &self.sleep_line,
+        }
+    }
+
+    /// The latency-over-time interval that `at` falls in.
+    fn interval_of(&self, at: Instant, start: Instant) -> usize {
+        let elapsed = at.saturating_duration_since(start).as_secs_f64();
+        (elapsed / self.load.interval.as_secs_f64().max(1e-3)) as usize
     }
 
     fn update(&self, change: impl FnOnce(&mut Progress)) {
@@ -86,25 +99,46 @@ impl Shared {
     }
 }
 
-/// Runs this process's share: connects, calls `ready` once every
+/// What a client process tells its parent while it runs.
+pub trait Reporter {
+    /// Counts so far (every 250 ms).
+    fn progress(&self, progress: Progress);
+    /// Every connection has handshaked or failed.
+    fn ready(&self, progress: Progress);
+    /// Latency-over-time interval `index` of the request phase is over.
+    fn interval(&self, index: usize, interval: &Interval);
+    /// Every connection has finished its requests and is still open.
+    fn requests_done(&self);
+}
+
+/// When to move on: the parent's word, twice.
+#[derive(Debug)]
+pub struct Cues<G, C> {
+    /// Start the requests.
+    pub go: G,
+    /// Close the connections (after the parent has read the server's
+    /// figures with every connection still open).
+    pub close: C,
+}
+
+/// Runs this process's share: connects, tells `reporter` once every
 /// connection has handshaked or failed, waits for `go`, runs the requests,
-/// and returns what it measured. `report` gets progress every 250 ms.
+/// tells `reporter` they are done, waits for `close`, and returns what it
+/// measured.
 pub async fn run_share(
     share: Share,
-    report: impl Fn(Progress) + 'static,
-    ready: impl FnOnce(Progress),
-    go: impl Future<Output = ()>,
+    reporter: impl Reporter + 'static,
+    cues: Cues<impl Future<Output = ()>, impl Future<Output = ()>>,
 ) -> Measured {
     LocalSet::new()
-        .run_until(run_share_locally(share, report, ready, go))
+        .run_until(run_share_locally(share, reporter, cues))
         .await
 }
 
 async fn run_share_locally(
     share: Share,
-    report: impl Fn(Progress) + 'static,
-    ready: impl FnOnce(Progress),
-    go: impl Future<Output = ()>,
+    reporter: impl Reporter + 'static,
+    cues: Cues<impl Future<Output = ()>, impl Future<Output = ()>>,
 ) -> Measured {
     let (phase, _) = watch::channel(Phase::Connecting);
     let shared = Rc::new(Shared {
@@ -113,18 +147,30 @@ async fn run_share_locally(
         finished: Cell::new(0),
         phase,
         echo_line: format!("ECHO {}\n", payload(share.load.payload)),
+        work_line: format!("WORK {}\n", share.load.work_units),
+        sleep_line: format!("SLEEP {}\n", share.load.sleep_ms),
         digest: work(share.load.work_units),
         load: share.load.clone(),
         target: share.target,
         total_connections: share.total_connections,
     });
-    let report = Rc::new(report);
-    let reporter = spawn_local({
+    let reporter = Rc::new(reporter);
+    let reporting = spawn_local({
         let shared = Rc::clone(&shared);
-        let report = Rc::clone(&report);
+        let reporter = Rc::clone(&reporter);
         async move {
+            let mut intervals_told = 0;
             loop {
-                report(shared.progress.get());
+                reporter.progress(shared.progress.get());
+                if let Phase::Requests(start) = *shared.phase.borrow() {
+                    let now = shared.interval_of(Instant::now(), start);
+                    while intervals_told < now {
+                        let measured = shared.measured.borrow();
+                        let interval = measured.intervals.get(intervals_told);
+                        reporter.interval(intervals_told, interval.unwrap_or(&Interval::default()));
+                        intervals_told += 1;
+                    }
+                }
                 sleep(PROGRESS_EVERY).await;
             }
         }
@@ -134,18 +180,20 @@ async fn run_share_locally(
     while (shared.progress.get().settled as usize) < share.connections {
         sleep(Duration::from_millis(10)).await;
     }
-    ready(shared.progress.get());
-    go.await;
+    reporter.ready(shared.progress.get());
+    cues.go.await;
     shared.phase.send_replace(Phase::Requests(Instant::now()));
     while shared.finished.get() < share.connections {
         sleep(Duration::from_millis(10)).await;
     }
+    reporter.requests_done();
+    cues.close.await;
     shared.phase.send_replace(Phase::End);
     for task in tasks {
         let _ = task.await;
     }
-    reporter.abort();
-    report(shared.progress.get());
+    reporting.abort();
+    reporter.progress(shared.progress.get());
     shared.measured.take()
 }
 
@@ -172,8 +220,8 @@ async fn connection(index: usize, source: Option<IpAddr>, shared: Rc<Shared>) {
     let mut phase = shared.phase.subscribe();
     let conn = match connect_and_handshake(index, source, &shared).await {
         Ok(conn) => Some(conn),
-        Err(failure) => {
-            shared.fail(failure);
+        Err(ended) => {
+            ended.record(&shared, None);
             None
         }
     };
@@ -191,8 +239,9 @@ async fn connection(index: usize, source: Option<IpAddr>, shared: Rc<Shared>) {
     let conn = match conn {
         Some(mut conn) => match send_requests(&mut conn, index, start, &shared).await {
             Ok(()) => Some(conn),
-            Err(failure) => {
-                shared.fail(failure);
+            Err(ended) => {
+                let at = shared.interval_of(Instant::now(), start);
+                ended.record(&shared, Some(at));
                 None
             }
         },
@@ -209,13 +258,14 @@ async fn connect_and_handshake(
     index: usize,
     source: Option<IpAddr>,
     shared: &Shared,
-) -> Result<Conn, Failure> {
+) -> Result<Conn, Ended> {
     let limit = shared.load.timeout;
     let started = Instant::now();
+    let failed = |failure| Ended::by(failure, 0);
     let stream = timeout(limit, connect(source, shared.target))
         .await
-        .map_err(|_| Failure::Timeout)?
-        .map_err(|error| Failure::from_io(&error))?;
+        .map_err(|_| failed(Failure::Timeout))?
+        .map_err(|error| failed(Failure::from_io(&error)))?;
     let _ = stream.set_nodelay(true);
     shared.measured.borrow_mut().connected += 1;
     shared
@@ -230,15 +280,29 @@ async fn connect_and_handshake(
     };
     let handshake = Handshake::new(index as u64 * 3);
     let sent = Instant::now();
-    conn.send(handshake.first_line().as_bytes()).await?;
-    let answer = conn.answer(limit).await?;
-    handshake.check_answer(&answer).map_err(classify)?;
+    conn.send(handshake.first_line().as_bytes())
+        .await
+        .map_err(failed)?;
+    let answer = conn.answer(limit).await.map_err(failed)?;
+    if is_final_line(&answer) {
+        // A server shutting down says BYE to connections in the handshake.
+        return Err(Ended {
+            failure: Failure::ClosedByServer,
+            unanswered: 0,
+            final_line: Some(answer),
+        });
+    }
+    handshake
+        .check_answer(&answer)
+        .map_err(|error| failed(classify(error)))?;
     shared
         .measured
         .borrow_mut()
         .handshake
         .record(sent.elapsed());
-    conn.send(handshake.third_line().as_bytes()).await?;
+    conn.send(handshake.third_line().as_bytes())
+        .await
+        .map_err(failed)?;
     shared.measured.borrow_mut().handshakes_ok += 1;
     shared.update(|p| p.handshaked += 1);
     Ok(conn)
@@ -279,109 +343,230 @@ fn bind_address_no_port(socket: &TcpSocket) -> io::Result<()> {
     }
 }
 
-/// The request loop, closed or open.
+/// Why a connection stopped before its requests were done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ended {
+    failure: Failure,
+    /// Requests on the wire that never got their answer.
+    unanswered: u64,
+    /// The server's final line, when it sent one (`BYE`, `ERR idle timeout`).
+    final_line: Option<String>,
+}
+
+impl Ended {
+    fn by(failure: Failure, unanswered: usize) -> Ended {
+        Ended {
+            failure,
+            unanswered: unanswered as u64,
+            final_line: None,
+        }
+    }
+
+    fn record(self, shared: &Shared, at: Option<usize>) {
+        let mut measured = shared.measured.borrow_mut();
+        match &self.final_line {
+            Some(line) => measured.closed_by_server(line, self.unanswered, at),
+            None => {
+                measured.unanswered += self.unanswered;
+                measured.fail(self.failure, at);
+            }
+        }
+        drop(measured);
+        shared.update(|p| p.failures += 1);
+    }
+}
+
+/// Whether `line` is one a server sends last, before it closes: `BYE`, or an
+/// `ERR` that closes the connection (a timeout, say). `ERR busy` is not one
+/// of these: it is the answer to a connect, counted as `busy`.
+fn is_final_line(line: &str) -> bool {
+    line == "BYE"
+        || ProtocolError::from_line(line)
+            .is_some_and(|error| error.closes_connection() && error != ProtocolError::Busy)
+}
+
+/// A request on the wire, waiting for its answer.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    kind: Kind,
+    /// When it was meant to go out (open loop) or went out (closed loop).
+    intended: Instant,
+    sent: Instant,
+    /// Whether it went out late because the window was full of requests
+    /// the server had not answered: that wait is the server's doing.
+    stalled_by_server: bool,
+}
+
+/// The request loop, closed or open, with up to `pipeline` requests in
+/// flight: every request that is due goes out in one write while the
+/// window has room, and the answers are matched to them in order.
 async fn send_requests(
     conn: &mut Conn,
     index: usize,
     start: Instant,
     shared: &Shared,
-) -> Result<(), Failure> {
+) -> Result<(), Ended> {
     let load = &shared.load;
-    let end = start + load.duration;
+    let window = load.pipeline.max(1);
+    let mut schedule = Schedule::new(load, index, shared.total_connections, start);
     let mut rng = XorShift::new(index as u64);
-    // Open loop: this connection's schedule, staggered so that the
-    // connections' requests spread evenly over each interval.
-    let schedule = load.rate_per_connection.map(|rate| {
-        let interval = Duration::from_secs_f64(1.0 / rate.max(1e-9));
-        let phase = interval.mul_f64(index as f64 / shared.total_connections.max(1) as f64);
-        (interval, phase)
-    });
-    // When the previous answer came back.
-    let mut answered = start;
-    for sent in 0u64.. {
-        if load
-            .requests_per_connection
-            .is_some_and(|limit| sent >= limit)
-        {
-            break;
+    let mut in_flight: VecDeque<InFlight> = VecDeque::with_capacity(window);
+    // When an answer last made room in a full window.
+    let mut unblocked = start;
+    let mut batch = Vec::new();
+    loop {
+        let now = Instant::now();
+        batch.clear();
+        while in_flight.len() < window {
+            let Some(intended) = schedule.due(now) else {
+                break;
+            };
+            // Coordinated omission: a request that is late because the
+            // window was full waited for the server, and that wait counts
+            // in its latency. If the window had room, the few hundred
+            // microseconds a timer wakes late are the tester's, and show up
+            // as send lag instead.
+            let stalled_by_server = schedule.open_loop() && unblocked > intended;
+            let kind = load.mix.pick(rng.below(load.mix.total()));
+            batch.extend_from_slice(shared.line(kind).as_bytes());
+            in_flight.push_back(InFlight {
+                kind,
+                intended,
+                sent: now,
+                stalled_by_server,
+            });
         }
-        let intended = match schedule {
-            Some((interval, phase)) => start + phase + interval.mul_f64(sent as f64),
-            None => Instant::now(),
+        if !batch.is_empty() {
+            conn.send(&batch)
+                .await
+                .map_err(|failure| Ended::by(failure, in_flight.len()))?;
+        }
+        let next = schedule.next_due(Instant::now());
+        let Some(oldest) = in_flight.front().copied() else {
+            match next {
+                // Closed loop never gets here with work left: it refills at once.
+                Some(due) => {
+                    sleep_until(due).await;
+                    continue;
+                }
+                None => return Ok(()),
+            }
         };
-        if load.requests_per_connection.is_none() && intended >= end {
-            break;
+        let room_for_more = in_flight.len() < window;
+        let answer = tokio::select! {
+            answer = timeout_at(oldest.sent + load.timeout, conn.next_line()) => answer,
+            // The next request is due while answers are awaited.
+            _ = sleep_until(next.unwrap_or(oldest.sent)), if room_for_more && next.is_some() => continue,
+        };
+        let line = match answer {
+            Ok(Ok(line)) => line,
+            Ok(Err(failure)) => return Err(Ended::by(failure, in_flight.len())),
+            Err(_) => return Err(Ended::by(Failure::Timeout, in_flight.len())),
+        };
+        let answered = Instant::now();
+        let was_full = in_flight.len() == window;
+        in_flight.pop_front();
+        if is_final_line(&line) {
+            return Err(Ended {
+                failure: Failure::ClosedByServer,
+                unanswered: in_flight.len() as u64 + 1,
+                final_line: Some(line),
+            });
         }
-        if schedule.is_some() {
-            // (Closed loop sends at once: even an expired timer would wait
-            // for the next tick of Tokio's millisecond clock.)
-            sleep_until(intended).await;
+        if let Err(failure) = check(&line, oldest.kind, shared) {
+            return Err(Ended::by(failure, in_flight.len()));
         }
-        // Coordinated omission: if this request is late because the server
-        // had not yet answered the previous one, the wait is the server's
-        // doing and counts in its latency. If the connection was free, the
-        // few hundred microseconds a timer wakes late are the tester's, and
-        // are not charged to the server (they show up as send lag).
-        let stalled_by_server = schedule.is_some() && answered > intended;
-        let kind = load.mix.pick(rng.below(load.mix.total()));
-        let open_loop = schedule.is_some();
-        answered = request(conn, kind, intended, stalled_by_server, open_loop, shared).await?;
+        record(&oldest, answered, start, shared);
+        if was_full {
+            unblocked = answered;
+        }
     }
-    Ok(())
 }
 
-/// Sends one request, waits for its answer, checks and records it, and
-/// returns when the answer came. Latency counts from `intended` when the
-/// server stalled this request, else from the moment it was sent.
-async fn request(
-    conn: &mut Conn,
-    kind: Kind,
-    intended: Instant,
-    stalled_by_server: bool,
-    open_loop: bool,
-    shared: &Shared,
-) -> Result<Instant, Failure> {
-    let load = &shared.load;
-    let work_line;
-    let sleep_line;
-    let (line, request) = match kind {
-        Kind::Echo => (
-            shared.echo_line.as_str(),
-            Request::Echo(&shared.echo_line[5..shared.echo_line.len() - 1]),
-        ),
-        Kind::Work => {
-            work_line = format!("WORK {}\n", load.work_units);
-            (work_line.as_str(), Request::Work(load.work_units))
-        }
-        Kind::Sleep => {
-            sleep_line = format!("SLEEP {}\n", load.sleep_ms);
-            (sleep_line.as_str(), Request::Sleep(load.sleep_ms))
-        }
-    };
-    let sent = Instant::now();
-    conn.send(line.as_bytes()).await?;
-    let answer = conn.answer(load.timeout).await?;
-    let answered = Instant::now();
-    check_answer(&request, &answer, |_| shared.digest).map_err(classify)?;
+/// When each request of one connection is meant to go out.
+struct Schedule {
+    start: Instant,
+    end: Instant,
+    /// Open loop: the gap between this connection's requests and its offset
+    /// within the first gap, staggered so that the connections' requests
+    /// spread evenly.
+    open: Option<(Duration, Duration)>,
+    limit: Option<u64>,
+    issued: u64,
+}
 
-    let from = if stalled_by_server { intended } else { sent };
+impl Schedule {
+    fn new(load: &Requests, index: usize, connections: usize, start: Instant) -> Schedule {
+        Schedule {
+            start,
+            end: start + load.duration,
+            open: load.rate_per_connection.map(|rate| {
+                let gap = Duration::from_secs_f64(1.0 / rate.max(1e-9));
+                (gap, gap.mul_f64(index as f64 / connections.max(1) as f64))
+            }),
+            limit: load.requests_per_connection,
+            issued: 0,
+        }
+    }
+
+    fn open_loop(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// When the next request is meant to go out, if there is one: `now` in
+    /// closed loop, where each goes out as soon as there is room for it.
+    fn next_due(&self, now: Instant) -> Option<Instant> {
+        if self.limit.is_some_and(|limit| self.issued >= limit) {
+            return None;
+        }
+        let intended = match self.open {
+            Some((gap, offset)) => self.start + offset + gap.mul_f64(self.issued as f64),
+            None => now,
+        };
+        (self.limit.is_some() || intended < self.end).then_some(intended)
+    }
+
+    /// Takes the next request if it is due by `now`, with its intended time.
+    fn due(&mut self, now: Instant) -> Option<Instant> {
+        let intended = self.next_due(now)?;
+        if intended > now {
+            return None;
+        }
+        self.issued += 1;
+        Some(intended)
+    }
+}
+
+/// Checks one answer against the request of `kind`.
+fn check(line: &str, kind: Kind, shared: &Shared) -> Result<(), Failure> {
+    let load = &shared.load;
+    let request = match kind {
+        Kind::Echo => Request::Echo(&shared.echo_line[5..shared.echo_line.len() - 1]),
+        Kind::Work => Request::Work(load.work_units),
+        Kind::Sleep => Request::Sleep(load.sleep_ms),
+    };
+    check_answer(&request, line, |_| shared.digest).map_err(classify)
+}
+
+/// Records a correct answer. Latency counts from the intended send time when
+/// the server stalled the request, else from the moment it was sent.
+fn record(request: &InFlight, answered: Instant, start: Instant, shared: &Shared) {
+    let from = if request.stalled_by_server {
+        request.intended
+    } else {
+        request.sent
+    };
+    let at = shared.interval_of(answered, start);
     let mut measured = shared.measured.borrow_mut();
-    measured.requests_ok += 1;
-    measured.request.record(answered - from);
-    measured
-        .by_kind
-        .entry(kind)
-        .or_default()
-        .record(answered - from);
-    if open_loop {
-        measured.request_uncorrected.record(answered - sent);
+    measured.answered(request.kind, answered - from, at);
+    if shared.load.rate_per_connection.is_some() {
+        measured.request_uncorrected.record(answered - request.sent);
         measured
             .send_lag
-            .record(sent.saturating_duration_since(intended));
+            .record(request.sent.saturating_duration_since(request.intended));
     }
     drop(measured);
     shared.update(|p| p.requests += 1);
-    Ok(answered)
 }
 
 /// An `ERR busy` is its own failure kind; other `ERR`s and wrong answers too.

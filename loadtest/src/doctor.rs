@@ -55,30 +55,65 @@ impl Machine {
     }
 }
 
-/// Checks a run of `connections` to `target` with at most `processes`
-/// client processes allowed (`None`: as many as needed).
-pub fn examine(machine: &Machine, target: SocketAddr, connections: usize) -> Vec<Finding> {
+/// Checks a run of `connections` to `target` from `sources` (`--source`;
+/// empty: the defaults).
+pub fn examine(
+    machine: &Machine,
+    target: SocketAddr,
+    connections: usize,
+    sources: usize,
+) -> Vec<Finding> {
     let mut findings = vec![check_target(target)];
     findings.push(check_files(machine, connections));
-    findings.push(check_ports(machine, target, connections));
-    findings.push(check_backlog(machine, connections));
+    findings.push(check_ports(machine, target, connections, sources));
+    if target.ip().is_loopback() {
+        // The server's listen backlog is only this machine's to check when
+        // the server runs here.
+        findings.push(check_backlog(machine, connections));
+    }
     findings
 }
 
 fn check_target(target: SocketAddr) -> Finding {
-    let loopback = target.ip().is_loopback();
-    Finding {
-        topic: "target",
-        blocking: !loopback,
-        detail: if loopback {
-            format!("{target} is on loopback")
-        } else {
-            format!(
-                "{target} is not a loopback address; this tester only loads servers on this machine"
-            )
-        },
-        fix: (!loopback).then(|| "run the server here and target 127.0.0.1:<port>".to_owned()),
+    if target.ip().is_loopback() {
+        return Finding {
+            topic: "target",
+            blocking: false,
+            detail: format!(
+                "{target} is on loopback: client and server share this machine's cores"
+            ),
+            fix: None,
+        };
     }
+    match route_source(target) {
+        Ok(source) => Finding {
+            topic: "target",
+            blocking: false,
+            detail: format!(
+                "{target} is another host, reached from this machine's {source} (the route's source)"
+            ),
+            fix: None,
+        },
+        Err(error) => Finding {
+            topic: "target",
+            blocking: true,
+            detail: format!("no route from this machine to {target}: {error}"),
+            fix: Some("check the address, and the network between the hosts".to_owned()),
+        },
+    }
+}
+
+/// The local address the kernel's routing table picks for `target`: a UDP
+/// socket's `connect` chooses it without sending anything.
+pub fn route_source(target: SocketAddr) -> std::io::Result<std::net::IpAddr> {
+    let any: SocketAddr = if target.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = std::net::UdpSocket::bind(any)?;
+    socket.connect(target)?;
+    Ok(socket.local_addr()?.ip())
 }
 
 fn check_files(machine: &Machine, connections: usize) -> Finding {
@@ -103,13 +138,26 @@ fn check_files(machine: &Machine, connections: usize) -> Finding {
     }
 }
 
-fn check_ports(machine: &Machine, target: SocketAddr, connections: usize) -> Finding {
+fn check_ports(
+    machine: &Machine,
+    target: SocketAddr,
+    connections: usize,
+    given_sources: usize,
+) -> Finding {
     let (low, high) = machine.port_range;
     let per_source = usable_ports(machine.port_range);
-    let sources = source_addresses(target.ip(), connections, per_source)
-        .len()
-        .max(1);
-    let capacity = per_source * if target.is_ipv6() { 1 } else { 250 };
+    let loopback_v4 = target.ip().is_loopback() && target.is_ipv4();
+    // Without --source, a loopback target spreads over 127.0.0.x and any
+    // other target is reached from one address.
+    let (sources, most_sources) = if given_sources > 0 {
+        (given_sources, given_sources)
+    } else if loopback_v4 {
+        let needed = source_addresses(target.ip(), connections, per_source).len();
+        (needed.max(1), 250)
+    } else {
+        (1, 1)
+    };
+    let capacity = per_source * most_sources;
     let blocking = connections > capacity;
     Finding {
         topic: "ephemeral ports",
@@ -119,8 +167,14 @@ fn check_ports(machine: &Machine, target: SocketAddr, connections: usize) -> Fin
              {connections} connections use {sources} source address(es)"
         ),
         fix: blocking.then(|| {
-            if target.is_ipv6() {
+            if target.ip().is_loopback() && target.is_ipv6() {
                 "IPv6 loopback has one address: target 127.0.0.1 instead".to_owned()
+            } else if !target.ip().is_loopback() {
+                format!(
+                    "connect from more of this machine's addresses (--source ADDR,ADDR,…: {} \
+                     or more), or widen the range: sysctl -w net.ipv4.ip_local_port_range=\"1024 65000\"",
+                    connections.div_ceil(per_source.max(1))
+                )
             } else {
                 "widen the range: sysctl -w net.ipv4.ip_local_port_range=\"1024 65000\"".to_owned()
             }
@@ -172,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_hundred_thousand_on_loopback_is_possible_with_help() {
-        let findings = examine(&machine(), "127.0.0.1:7803".parse().unwrap(), 100_000);
+        let findings = examine(&machine(), "127.0.0.1:7803".parse().unwrap(), 100_000, 0);
         assert!(findings.iter().all(|f| !f.blocking), "{findings:?}");
         let files = findings.iter().find(|f| f.topic == "open files").unwrap();
         assert!(
@@ -193,20 +247,39 @@ mod tests {
 
     #[test]
     fn names_what_stands_in_the_way() {
-        let remote = examine(&machine(), "10.0.0.1:7803".parse().unwrap(), 10);
-        assert!(remote.iter().any(|f| f.topic == "target" && f.blocking));
-        let six = examine(&machine(), "[::1]:7803".parse().unwrap(), 100_000);
+        let six = examine(&machine(), "[::1]:7803".parse().unwrap(), 100_000, 0);
         let ports = six.iter().find(|f| f.topic == "ephemeral ports").unwrap();
         assert!(ports.blocking && ports.fix.as_deref().unwrap().contains("127.0.0.1"));
         let small = Machine {
             somaxconn: Some(128),
             ..machine()
         };
-        let backlog = examine(&small, "127.0.0.1:1".parse().unwrap(), 10_000);
+        let backlog = examine(&small, "127.0.0.1:1".parse().unwrap(), 10_000, 0);
         assert!(
             backlog
                 .iter()
                 .any(|f| f.topic == "listen backlog" && f.fix.is_some())
         );
+    }
+
+    #[test]
+    fn a_remote_target_needs_source_addresses_for_many_connections() {
+        let remote: SocketAddr = "192.0.2.10:7803".parse().unwrap();
+        let ports = |sources| check_ports(&machine(), remote, 100_000, sources);
+        let one = ports(0);
+        assert!(one.blocking, "{one:?}");
+        assert!(one.fix.as_deref().unwrap().contains("--source"), "{one:?}");
+        assert!(
+            one.fix.as_deref().unwrap().contains("11 or more"),
+            "{one:?}"
+        );
+        assert!(!ports(11).blocking);
+        assert!(!check_ports(&machine(), remote, 9000, 0).blocking);
+    }
+
+    #[test]
+    fn the_route_names_the_source_address() {
+        let source = route_source("127.0.0.1:9".parse().unwrap()).unwrap();
+        assert!(source.is_loopback(), "{source}");
     }
 }

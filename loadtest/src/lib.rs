@@ -18,6 +18,8 @@
 //! - [`doctor`]: what stands in the way of N connections, and the fix.
 //! - [`runner`]: the parent process: workers, sampling, progress.
 //! - [`report`]: the table and the JSON.
+//! - [`saved`]: a run kept whole (`--save`) and runs of several load hosts
+//!   combined (`loadtest merge`); [`hlog`]: the HdrHistogram interval log.
 //! - [`probe`]: one connection, every request, the transcript.
 //! - [`suite`]: every server in the registry measured the same way, for
 //!   the book (its own module tree: schedule, server processes, stamp,
@@ -27,11 +29,13 @@
 pub mod args;
 pub mod client;
 pub mod doctor;
+pub mod hlog;
 pub mod metrics;
 pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod runner;
+pub mod saved;
 pub mod server_stats;
 pub mod spec;
 pub mod suite;

@@ -1,13 +1,16 @@
 //! `loadtest`: the command line.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use common::parse_duration;
-use loadtest::args::RunArgs;
+use loadtest::args::{RunArgs, parse_target};
 use loadtest::doctor::{self, Machine};
+use loadtest::report::Report;
+use loadtest::saved::Saved;
 
 /// The shared load tester: up to 100k connections to one of this
 /// repository's servers, honest latency, and the server's memory per
@@ -23,18 +26,31 @@ struct Cli {
 enum Command {
     /// Open connections, handshake, send requests, and report latency,
     /// failures and (with --server-pid) the server's memory
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Measure every server of the registry (staircase of connections,
     /// mixed workloads, throughput) and write the book's results; needs
     /// `cargo build --release` first, and `cargo xtask peers` for the Go peer
     Suite(loadtest::suite::SuiteArgs),
+    /// Combine the runs of several load hosts (`run --save FILE` on each)
+    /// into one report: counts added, histograms merged exactly
+    Merge {
+        /// The saved runs
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// Print the combined result as one JSON object on standard output
+        #[arg(long)]
+        json: bool,
+        /// Also write the combined intervals as an HdrHistogram interval log
+        #[arg(long, value_name = "FILE")]
+        hlog: Option<PathBuf>,
+    },
     /// Check what stands between this machine and N connections
     Doctor {
         /// Connections planned
         #[arg(long, short = 'c', value_name = "N", default_value_t = 100_000)]
         connections: usize,
         /// The server that will be loaded
-        #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:7803")]
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7803", value_parser = parse_target)]
         target: SocketAddr,
     },
     /// One connection, one of each request, the transcript printed and every
@@ -62,6 +78,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }),
+        Command::Merge { files, json, hlog } => merge(&files, json, hlog.as_deref()),
         Command::Doctor {
             connections,
             target,
@@ -75,18 +92,70 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let report = loadtest::runner::run(&args.spec())?;
-    if args.json {
-        eprint!("{report}");
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{report}");
+    let saved = loadtest::runner::run(&args.spec())?;
+    if let Some(path) = &args.save {
+        saved.write(path)?;
+        eprintln!("saved the run to {} (for `loadtest merge`)", path.display());
+    }
+    if let Some(path) = &args.hlog {
+        loadtest::hlog::write(path, &saved)?;
+    }
+    let report = saved.report();
+    print_report(&report, args.json)?;
+    if report.connections_reached == 0 && report.connections_requested > 0 {
+        // The report above says how each attempt failed; the exit status
+        // tells a script that nothing was measured.
+        eprintln!(
+            "error: no connection reached {} ({}): is the server running, and is this its address?",
+            report.target,
+            failures_in_words(&report)
+        );
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
+fn failures_in_words(report: &Report) -> String {
+    report
+        .errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(kind, n)| format!("{n} {kind}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn merge(
+    files: &[PathBuf],
+    json: bool,
+    hlog: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let runs = files
+        .iter()
+        .map(|path| Saved::read(path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let merged = Saved::merge(runs)?;
+    if let Some(path) = hlog {
+        loadtest::hlog::write(path, &merged)?;
+    }
+    print_report(&merged.report(), json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table, or with `json` the JSON on standard output and the table on
+/// standard error.
+fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
+    if json {
+        eprint!("{report}");
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
 fn doctor(target: SocketAddr, connections: usize) -> ExitCode {
-    let findings = doctor::examine(&Machine::read(), target, connections);
+    let findings = doctor::examine(&Machine::read(), target, connections, 0);
     println!("loadtest doctor: {connections} connections to {target}");
     for finding in &findings {
         println!("{finding}");

@@ -4,14 +4,20 @@
 //!
 //! Latencies go to HdrHistograms: fixed memory however many samples, and
 //! percentiles accurate to three significant digits. A histogram travels
-//! between processes as its list of (value, count) buckets, which merges
-//! back into exactly the histogram it came from.
+//! between processes (and into `--save` files) in HdrHistogram's own
+//! serialized form, which merges back into exactly the histogram it came
+//! from.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use std::io;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
 /// Highest latency recorded, in microseconds (an hour); above it, clamped.
@@ -20,6 +26,21 @@ const MAX_MICROS: u64 = 3_600_000_000;
 /// A latency histogram in microseconds.
 #[derive(Debug, Clone)]
 pub struct Latency(Histogram<u64>);
+
+/// A histogram travels as HdrHistogram's compressed V2 form in base64: the
+/// form HdrHistogram's own tools read, and exact.
+impl Serialize for Latency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encode().map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for Latency {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Latency, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Latency::decode(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 impl Default for Latency {
     #[allow(clippy::expect_used)] // constant bounds, valid by construction
@@ -60,21 +81,35 @@ impl Latency {
         }
     }
 
-    /// The histogram as (value, count) buckets, for sending to the parent.
-    pub fn to_buckets(&self) -> Vec<(u64, u64)> {
-        self.0
-            .iter_recorded()
-            .map(|bucket| (bucket.value_iterated_to(), bucket.count_at_value()))
-            .collect()
+    /// The underlying histogram (for HdrHistogram's interval log).
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.0
     }
 
-    /// Rebuilds a histogram from [`Latency::to_buckets`].
-    pub fn from_buckets(buckets: &[(u64, u64)]) -> Latency {
+    /// HdrHistogram's compressed V2 serialization, in base64.
+    pub fn encode(&self) -> Result<String, String> {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&self.0, &mut bytes)
+            .map_err(|error| format!("cannot serialize a histogram: {error:?}"))?;
+        Ok(BASE64.encode(bytes))
+    }
+
+    /// Reads [`Latency::encode`]'s form back (or any HdrHistogram V2 form,
+    /// compressed or not), into this tester's bounds.
+    pub fn decode(text: &str) -> Result<Latency, String> {
+        let bytes = BASE64
+            .decode(text.trim())
+            .map_err(|error| format!("a histogram is not base64: {error}"))?;
+        let read: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut io::Cursor::new(bytes))
+            .map_err(|error| format!("a histogram is damaged: {error:?}"))?;
         let mut latency = Latency::default();
-        for &(value, count) in buckets {
-            let _ = latency.0.record_n(value.clamp(1, MAX_MICROS), count);
+        for bucket in read.iter_recorded() {
+            let value = bucket.value_iterated_to().clamp(1, MAX_MICROS);
+            let _ = latency.0.record_n(value, bucket.count_at_value());
         }
-        latency
+        Ok(latency)
     }
 }
 
@@ -110,8 +145,12 @@ pub enum Failure {
     Busy,
     /// Any other `ERR` line.
     OtherErr,
-    /// An answer that is not what the protocol requires (echo bytes, digest).
+    /// An answer that is not what the protocol requires (echo bytes, digest,
+    /// handshake number).
     WrongAnswer,
+    /// The server sent a final line (`BYE`, `ERR idle timeout`, …) and
+    /// closed: its own outcome, by text in the report.
+    ClosedByServer,
     /// The client could not even try: no local port or descriptor left.
     LocalResources,
     /// Any other I/O error.
@@ -120,13 +159,14 @@ pub enum Failure {
 
 impl Failure {
     /// Every kind, in report order.
-    pub const ALL: [Failure; 8] = [
+    pub const ALL: [Failure; 9] = [
         Failure::Refused,
         Failure::Reset,
         Failure::Timeout,
         Failure::Busy,
         Failure::OtherErr,
         Failure::WrongAnswer,
+        Failure::ClosedByServer,
         Failure::LocalResources,
         Failure::Io,
     ];
@@ -153,6 +193,7 @@ impl Failure {
             Failure::Busy => "busy",
             Failure::OtherErr => "other_err",
             Failure::WrongAnswer => "wrong_answer",
+            Failure::ClosedByServer => "closed_by_server",
             Failure::LocalResources => "local_resources",
             Failure::Io => "io",
         }
@@ -191,8 +232,33 @@ impl Kind {
     }
 }
 
-/// Everything one process measured.
-#[derive(Debug, Clone, Default)]
+/// One interval of the request phase (a second by default): what was
+/// answered in it, and how fast. A stall in the middle of a run shows here,
+/// where the whole run's histogram would hide it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Interval {
+    /// Requests answered correctly in this interval.
+    pub requests_ok: u64,
+    /// Failures in this interval.
+    pub failures: u64,
+    /// Latency of the requests answered in this interval.
+    pub latency: Latency,
+}
+
+impl Interval {
+    /// Adds another process's measurements of the same interval.
+    pub fn merge(&mut self, other: &Interval) {
+        self.requests_ok += other.requests_ok;
+        self.failures += other.failures;
+        self.latency.merge(&other.latency);
+    }
+}
+
+/// Everything one process measured. It travels from a worker process to the
+/// parent, and into `--save` files, as JSON with each histogram in
+/// HdrHistogram's own serialized form, so merging is exact.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Measured {
     /// Connections whose TCP connect succeeded.
     pub connected: u64,
@@ -202,6 +268,11 @@ pub struct Measured {
     pub requests_ok: u64,
     /// Failures by kind.
     pub failures: BTreeMap<Failure, u64>,
+    /// Final lines the server sent before closing (`BYE`, `ERR idle
+    /// timeout`, …), by text: a server shutting down is not a wrong answer.
+    pub closed_by_server: BTreeMap<String, u64>,
+    /// Requests sent but never answered because the connection ended.
+    pub unanswered: u64,
     /// TCP connect time.
     pub connect: Latency,
     /// `HELLO x` sent to `HELLO x+1` received.
@@ -214,12 +285,45 @@ pub struct Measured {
     pub send_lag: Latency,
     /// Per request kind, like `request`.
     pub by_kind: BTreeMap<Kind, Latency>,
+    /// The request phase, interval by interval.
+    pub intervals: Vec<Interval>,
 }
 
 impl Measured {
-    /// Counts a failure.
-    pub fn fail(&mut self, failure: Failure) {
+    /// Counts a failure (in interval `at`, when it happened during the
+    /// request phase).
+    pub fn fail(&mut self, failure: Failure, at: Option<usize>) {
         *self.failures.entry(failure).or_default() += 1;
+        if let Some(at) = at {
+            self.interval(at).failures += 1;
+        }
+    }
+
+    /// Counts a final line from the server and the requests it left
+    /// unanswered.
+    pub fn closed_by_server(&mut self, line: &str, unanswered: u64, at: Option<usize>) {
+        *self.closed_by_server.entry(line.to_owned()).or_default() += 1;
+        self.unanswered += unanswered;
+        self.fail(Failure::ClosedByServer, at);
+    }
+
+    /// Records a correct answer of `kind` that took `latency`, in interval
+    /// `at` of the request phase.
+    pub fn answered(&mut self, kind: Kind, latency: Duration, at: usize) {
+        self.requests_ok += 1;
+        self.request.record(latency);
+        self.by_kind.entry(kind).or_default().record(latency);
+        let interval = self.interval(at);
+        interval.requests_ok += 1;
+        interval.latency.record(latency);
+    }
+
+    /// Interval `index`, created (with those before it) if need be.
+    fn interval(&mut self, index: usize) -> &mut Interval {
+        if self.intervals.len() <= index {
+            self.intervals.resize_with(index + 1, Interval::default);
+        }
+        &mut self.intervals[index]
     }
 
     /// Adds another process's measurements.
@@ -230,6 +334,10 @@ impl Measured {
         for (&failure, &count) in &other.failures {
             *self.failures.entry(failure).or_default() += count;
         }
+        for (line, &count) in &other.closed_by_server {
+            *self.closed_by_server.entry(line.clone()).or_default() += count;
+        }
+        self.unanswered += other.unanswered;
         self.connect.merge(&other.connect);
         self.handshake.merge(&other.handshake);
         self.request.merge(&other.request);
@@ -238,45 +346,8 @@ impl Measured {
         for (&kind, latency) in &other.by_kind {
             self.by_kind.entry(kind).or_default().merge(latency);
         }
-    }
-
-    /// The form sent from a worker to the parent.
-    pub fn to_wire(&self) -> WireMeasured {
-        WireMeasured {
-            connected: self.connected,
-            handshakes_ok: self.handshakes_ok,
-            requests_ok: self.requests_ok,
-            failures: self.failures.clone(),
-            connect: self.connect.to_buckets(),
-            handshake: self.handshake.to_buckets(),
-            request: self.request.to_buckets(),
-            request_uncorrected: self.request_uncorrected.to_buckets(),
-            send_lag: self.send_lag.to_buckets(),
-            by_kind: self
-                .by_kind
-                .iter()
-                .map(|(&k, l)| (k, l.to_buckets()))
-                .collect(),
-        }
-    }
-
-    /// Rebuilds what a worker measured.
-    pub fn from_wire(wire: &WireMeasured) -> Measured {
-        Measured {
-            connected: wire.connected,
-            handshakes_ok: wire.handshakes_ok,
-            requests_ok: wire.requests_ok,
-            failures: wire.failures.clone(),
-            connect: Latency::from_buckets(&wire.connect),
-            handshake: Latency::from_buckets(&wire.handshake),
-            request: Latency::from_buckets(&wire.request),
-            request_uncorrected: Latency::from_buckets(&wire.request_uncorrected),
-            send_lag: Latency::from_buckets(&wire.send_lag),
-            by_kind: wire
-                .by_kind
-                .iter()
-                .map(|(&k, b)| (k, Latency::from_buckets(b)))
-                .collect(),
+        for (index, interval) in other.intervals.iter().enumerate() {
+            self.interval(index).merge(interval);
         }
     }
 
@@ -284,22 +355,6 @@ impl Measured {
     pub fn failure_count(&self) -> u64 {
         self.failures.values().sum()
     }
-}
-
-/// [`Measured`] as JSON between processes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct WireMeasured {
-    pub connected: u64,
-    pub handshakes_ok: u64,
-    pub requests_ok: u64,
-    pub failures: BTreeMap<Failure, u64>,
-    pub connect: Vec<(u64, u64)>,
-    pub handshake: Vec<(u64, u64)>,
-    pub request: Vec<(u64, u64)>,
-    pub request_uncorrected: Vec<(u64, u64)>,
-    pub send_lag: Vec<(u64, u64)>,
-    pub by_kind: BTreeMap<Kind, Vec<(u64, u64)>>,
 }
 
 #[cfg(test)]
@@ -317,13 +372,33 @@ mod tests {
             .entry(Kind::Work)
             .or_default()
             .record(Duration::from_millis(3));
-        measured.fail(Failure::Busy);
-        let json = serde_json::to_string(&measured.to_wire()).unwrap();
-        let back = Measured::from_wire(&serde_json::from_str(&json).unwrap());
+        measured.fail(Failure::Busy, None);
+        measured.answered(Kind::Echo, Duration::from_micros(40), 2);
+        measured.closed_by_server("BYE", 3, Some(2));
+        let json = serde_json::to_string(&measured).unwrap();
+        let back: Measured = serde_json::from_str(&json).unwrap();
         assert_eq!(back.request.summary(), measured.request.summary());
-        assert_eq!(back.request.to_buckets(), measured.request.to_buckets());
+        let buckets = |l: &Latency| {
+            l.histogram()
+                .iter_recorded()
+                .map(|b| (b.value_iterated_to(), b.count_at_value()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(buckets(&back.request), buckets(&measured.request));
         assert_eq!(back.by_kind[&Kind::Work].count(), 1);
         assert_eq!(back.failures[&Failure::Busy], 1);
+        assert_eq!(back.intervals.len(), 3);
+        assert_eq!(back.intervals[2].requests_ok, 1);
+        assert_eq!(back.intervals[2].failures, 1);
+        assert_eq!((back.closed_by_server["BYE"], back.unanswered), (1, 3));
+    }
+
+    #[test]
+    fn a_damaged_histogram_is_an_error_not_a_panic() {
+        assert!(Latency::decode("not base64!").is_err());
+        assert!(Latency::decode("AAAA").is_err());
+        let good = Latency::default().encode().unwrap();
+        assert_eq!(Latency::decode(&good).unwrap().count(), 0);
     }
 
     #[test]
@@ -333,17 +408,25 @@ mod tests {
             ..Measured::default()
         };
         a.request.record(Duration::from_micros(100));
-        a.fail(Failure::Reset);
+        a.fail(Failure::Reset, None);
+        a.answered(Kind::Echo, Duration::from_micros(10), 0);
         let mut b = Measured {
             requests_ok: 4,
             ..Measured::default()
         };
         b.request.record(Duration::from_micros(300));
-        b.fail(Failure::Reset);
-        b.fail(Failure::Timeout);
+        b.fail(Failure::Reset, None);
+        b.fail(Failure::Timeout, Some(1));
+        b.answered(Kind::Echo, Duration::from_micros(20), 1);
         a.merge(&b);
-        assert_eq!(a.requests_ok, 7);
-        assert_eq!(a.request.count(), 2);
+        assert_eq!(a.requests_ok, 9);
+        assert_eq!(a.request.count(), 4);
+        assert_eq!(a.intervals.len(), 2);
+        assert_eq!(
+            (a.intervals[0].requests_ok, a.intervals[1].requests_ok),
+            (1, 1)
+        );
+        assert_eq!(a.intervals[1].failures, 1);
         assert_eq!(a.request.summary().max, b.request.summary().max);
         assert_eq!((a.failures[&Failure::Reset], a.failure_count()), (2, 3));
     }

@@ -57,6 +57,10 @@ pub struct Requests {
     pub rate_per_connection: Option<f64>,
     /// Longest wait for a connect, a handshake or an answer.
     pub timeout: Duration,
+    /// Requests in flight per connection at most.
+    pub pipeline: usize,
+    /// Length of the latency-over-time intervals.
+    pub interval: Duration,
 }
 
 /// What one client process does.
@@ -97,8 +101,15 @@ impl Split {
             usize::try_from(fd_limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
         let needed = args.connections.div_ceil(per_process_limit).max(1);
         let processes = needed.max(args.processes).min(args.connections.max(1));
-        let sources =
-            source_addresses(args.target.ip(), args.connections, usable_ports(port_range));
+        let sources = if !args.sources.is_empty() {
+            args.sources.clone()
+        } else if args.target.ip().is_loopback() {
+            source_addresses(args.target.ip(), args.connections, usable_ports(port_range))
+        } else {
+            // Another host: the kernel picks this machine's address on the
+            // route there (`--source` spreads over several).
+            Vec::new()
+        };
         let load = Requests {
             mix: args.mix,
             payload: args.payload,
@@ -114,6 +125,8 @@ impl Split {
             },
             rate_per_connection: args.rate.map(|rate| rate / args.connections.max(1) as f64),
             timeout: args.timeout,
+            pipeline: args.pipeline.max(1),
+            interval: args.interval,
         };
         let base = args.connections / processes;
         let extra = args.connections % processes;
@@ -142,7 +155,8 @@ impl Split {
     }
 }
 
-/// The loopback source addresses for `connections` to one server port:
+/// The loopback source addresses for `connections` to one server port on
+/// loopback:
 /// none (the kernel picks 127.0.0.1) when one address has ports enough,
 /// else 127.0.0.1, 127.0.0.2, … as many as needed. IPv6 has one loopback
 /// address, `::1`, and so one address's worth of ports.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Failure, Kind, Measured, Percentiles};
+use crate::saved::Saved;
 use crate::server_stats::ProcSample;
 use crate::spec::LoadSpec;
 
@@ -43,6 +44,8 @@ pub struct Report {
     pub mode: Mode,
     /// The request mix.
     pub mix: String,
+    /// Requests in flight per connection at most.
+    pub pipeline: usize,
     /// Connections asked for.
     pub connections_requested: u64,
     /// Connections whose TCP connect succeeded.
@@ -53,6 +56,11 @@ pub struct Report {
     pub requests_ok: u64,
     /// Failures by kind (every kind, zeros included).
     pub errors: BTreeMap<Failure, u64>,
+    /// The server's final lines (`BYE`, `ERR idle timeout`, …) by text:
+    /// counted in `errors.closed_by_server`, never as wrong answers.
+    pub closed_by_server: BTreeMap<String, u64>,
+    /// Requests sent but never answered because the connection ended.
+    pub unanswered: u64,
     /// Length of the request phase.
     pub duration_s: f64,
     /// How long opening every connection took.
@@ -63,9 +71,15 @@ pub struct Report {
     pub latency_us: LatencyReport,
     /// Latency per request kind that ran.
     pub by_request: BTreeMap<Kind, Percentiles>,
+    /// The request phase interval by interval (a second by default).
+    pub intervals: Vec<IntervalReport>,
     /// The server's memory and threads, when `--server-pid` was given.
     #[serde(deserialize_with = "Option::deserialize")]
     pub server: Option<ServerReport>,
+    /// When the server's process ended, in seconds from the start of the
+    /// request phase, if it ended during the run (`--server-pid`).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub server_exited_after_s: Option<f64>,
     /// Connections dropped by full listen queues during the run (machine-wide).
     #[serde(deserialize_with = "Option::deserialize")]
     pub listen_overflows: Option<u64>,
@@ -73,6 +87,47 @@ pub struct Report {
     pub tester: TesterReport,
     /// Reasons to doubt the figures.
     pub warnings: Vec<String>,
+}
+
+/// One interval of the request phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalReport {
+    /// Start of the interval, in seconds from the start of the request phase.
+    pub start_s: f64,
+    /// Correct answers per second in the interval.
+    pub throughput_rps: f64,
+    /// Failures in the interval.
+    pub errors: u64,
+    /// Median latency (µs) of the answers in the interval.
+    pub p50: u64,
+    /// 99th percentile (µs).
+    pub p99: u64,
+    /// The slowest answer (µs).
+    pub max: u64,
+}
+
+impl IntervalReport {
+    /// Every interval of `measured`, each `length` long.
+    pub fn all(measured: &Measured, length: Duration) -> Vec<IntervalReport> {
+        let seconds = length.as_secs_f64().max(1e-3);
+        measured
+            .intervals
+            .iter()
+            .enumerate()
+            .map(|(index, interval)| {
+                let latency = interval.latency.summary();
+                IntervalReport {
+                    start_s: index as f64 * seconds,
+                    throughput_rps: interval.requests_ok as f64 / seconds,
+                    errors: interval.failures,
+                    p50: latency.p50,
+                    p99: latency.p99,
+                    max: latency.max,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Latency percentiles, in microseconds.
@@ -240,16 +295,11 @@ impl TesterReport {
 }
 
 impl Report {
-    /// Assembles the report from what was measured.
-    pub fn new(
-        args: &LoadSpec,
-        measured: &Measured,
-        duration: Duration,
-        connect_phase: Duration,
-        server: Option<ServerReport>,
-        tester: TesterReport,
-        listen_overflows: Option<u64>,
-    ) -> Report {
+    /// The report of a run (or of several, merged).
+    pub fn new(run: &Saved) -> Report {
+        let args = &run.spec;
+        let measured = &run.measured;
+        let duration = run.duration_s;
         let open_loop = args.open_loop();
         let by_request = Kind::ALL
             .into_iter()
@@ -260,6 +310,7 @@ impl Report {
             target: args.target.to_string(),
             mode: if open_loop { Mode::Open } else { Mode::Closed },
             mix: args.mix.to_string(),
+            pipeline: args.pipeline,
             connections_requested: args.connections as u64,
             connections_reached: measured.connected,
             handshakes_ok: measured.handshakes_ok,
@@ -268,9 +319,11 @@ impl Report {
                 .into_iter()
                 .map(|f| (f, measured.failures.get(&f).copied().unwrap_or(0)))
                 .collect(),
-            duration_s: duration.as_secs_f64(),
-            connect_phase_s: connect_phase.as_secs_f64(),
-            throughput_rps: measured.requests_ok as f64 / duration.as_secs_f64().max(1e-9),
+            closed_by_server: measured.closed_by_server.clone(),
+            unanswered: measured.unanswered,
+            duration_s: duration,
+            connect_phase_s: run.connect_phase_s,
+            throughput_rps: measured.requests_ok as f64 / duration.max(1e-9),
             latency_us: LatencyReport {
                 connect: measured.connect.summary(),
                 handshake: measured.handshake.summary(),
@@ -278,9 +331,11 @@ impl Report {
                 request_uncorrected: open_loop.then(|| measured.request_uncorrected.summary()),
             },
             by_request,
-            server,
-            listen_overflows,
-            tester,
+            intervals: IntervalReport::all(measured, args.interval),
+            server: run.server.clone(),
+            server_exited_after_s: run.server_exited_after_s,
+            listen_overflows: run.listen_overflows,
+            tester: run.tester.clone(),
             warnings: Vec::new(),
         };
         report.warnings = report.doubts(args);
@@ -311,6 +366,11 @@ impl Report {
                     lag as f64 / 1000.0
                 ));
             }
+        }
+        if let Some(after) = self.server_exited_after_s {
+            doubts.push(format!(
+                "the server's process ended {after:.1} s into the request phase: what follows it measures a server that was gone"
+            ));
         }
         if self.listen_overflows.is_some_and(|n| n > 0) {
             doubts.push(format!(
@@ -347,13 +407,21 @@ impl fmt::Display for Report {
         let model = self.model.as_deref().unwrap_or("server");
         writeln!(
             f,
-            "{model} at {} — {} loop, mix {}",
+            "{model} at {} — {} loop, mix {}{}",
             self.target,
             match self.mode {
                 Mode::Open => "open",
                 Mode::Closed => "closed",
             },
-            self.mix
+            self.mix,
+            if self.pipeline > 1 {
+                format!(
+                    ", up to {} requests in flight per connection",
+                    self.pipeline
+                )
+            } else {
+                String::new()
+            }
         )?;
         writeln!(
             f,
@@ -383,6 +451,27 @@ impl fmt::Display for Report {
                 failures.join(", ")
             }
         )?;
+        if !self.closed_by_server.is_empty() {
+            let lines: Vec<String> = self
+                .closed_by_server
+                .iter()
+                .map(|(line, n)| format!("{n} × {line:?}"))
+                .collect();
+            writeln!(
+                f,
+                "closed       by the server: {}; {} requests left unanswered",
+                lines.join(", "),
+                self.unanswered
+            )?;
+        } else if self.unanswered > 0 {
+            writeln!(f, "unanswered   {} requests", self.unanswered)?;
+        }
+        if let Some(after) = self.server_exited_after_s {
+            writeln!(
+                f,
+                "server exit  its process ended {after:.2} s into the request phase"
+            )?;
+        }
         writeln!(f)?;
         writeln!(
             f,

@@ -11,17 +11,18 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Progress, run_share};
+use crate::client::{Cues, Progress, Reporter, run_share};
 use crate::doctor::{self, Machine};
-use crate::metrics::{Measured, WireMeasured};
+use crate::metrics::{Interval, Measured};
 use crate::plan::{Share, Split};
-use crate::report::{Report, ServerReport, ServerSamples, TesterReport};
+use crate::report::{ServerReport, ServerSamples, TesterReport};
+use crate::saved::Saved;
 use crate::server_stats::{self, ProcSample};
 use crate::spec::LoadSpec;
 
@@ -38,10 +39,19 @@ pub enum WorkerMessage {
         /// CPU seconds the worker has used so far.
         cpu_s: f64,
     },
+    /// The requests are done; the connections stay open until `close`.
+    RequestsDone,
+    /// A latency-over-time interval of the request phase is over.
+    Interval {
+        /// Which interval (0: the first).
+        index: usize,
+        /// What this worker measured in it.
+        interval: Interval,
+    },
     /// The requests are done: what was measured.
     Result {
         /// The measurements.
-        measured: Box<WireMeasured>,
+        measured: Box<Measured>,
         /// CPU seconds the worker has used in all.
         cpu_s: f64,
     },
@@ -50,10 +60,11 @@ pub enum WorkerMessage {
 /// Time given to the server to settle before its memory is read.
 const SETTLE: Duration = Duration::from_millis(500);
 
-/// Runs the load described by `args` and reports what happened.
-pub fn run(args: &LoadSpec) -> anyhow::Result<Report> {
+/// Runs the load described by `args`; the result makes the report
+/// ([`Saved::report`]) and is what `--save` keeps.
+pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     let machine = Machine::read();
-    let findings = doctor::examine(&machine, args.target, args.connections);
+    let findings = doctor::examine(&machine, args.target, args.connections, args.sources.len());
     for finding in findings.iter().filter(|f| f.blocking || f.fix.is_some()) {
         eprintln!("{finding}");
     }
@@ -93,8 +104,10 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Report> {
                 request_cpu -= cpu_s;
                 ready += 1;
             }
-            WorkerMessage::Result { .. } => {
-                bail!("worker {index} finished before it was told to start")
+            WorkerMessage::Interval { .. }
+            | WorkerMessage::RequestsDone
+            | WorkerMessage::Result { .. } => {
+                bail!("worker {index} measured requests before it was told to start")
             }
         }
         show_connecting(&bar, &progress);
@@ -109,35 +122,61 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Report> {
         ProgressStyle::with_template("{spinner} running {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    if let Some(at) = args.start_at {
+        wait_until_wall_clock(at, &bar);
+    }
     let requests_start = sample_server(args)?;
-    let thread_watch = ThreadWatch::start(args.server_pids.clone());
+    let mut thread_watch = Some(ThreadWatch::start(args.server_pids.clone()));
     let go = Instant::now();
+    let started_at = unix_now();
     for worker in &mut workers {
         worker.go()?;
     }
     let mut measured = Measured::default();
+    let mut live = LiveIntervals::new(workers.len());
+    let mut done = 0;
     let mut results = 0;
+    let mut duration = None;
+    let mut watched = None;
+    let mut requests_end = None;
     while results < workers.len() {
         let (index, message) = next_message(&inbox)?;
         match message {
             WorkerMessage::Progress(p) | WorkerMessage::Ready { progress: p, .. } => {
                 progress[index] = p
             }
+            WorkerMessage::Interval { index, interval } => live.add(index, &interval),
+            WorkerMessage::RequestsDone => {
+                done += 1;
+                if done == workers.len() {
+                    // Every connection is still open: the server's figures
+                    // now are those of the request phase's end.
+                    duration = Some(go.elapsed());
+                    let seen = thread_watch
+                        .take()
+                        .map(ThreadWatch::stop)
+                        .unwrap_or_default();
+                    requests_end = end_sample(args, &seen)?;
+                    watched = Some(seen);
+                    for worker in &mut workers {
+                        worker.close()?;
+                    }
+                }
+            }
             WorkerMessage::Result {
-                measured: wire,
+                measured: theirs,
                 cpu_s,
             } => {
-                measured.merge(&Measured::from_wire(&wire));
+                measured.merge(&theirs);
                 request_cpu += cpu_s;
                 results += 1;
             }
         }
-        show_running(&bar, &progress, go.elapsed());
+        show_running(&bar, &progress, go.elapsed(), &live, args.interval);
     }
-    let duration = go.elapsed();
     bar.finish_and_clear();
-    let most_seen = thread_watch.stop();
-    let requests_end = sample_server(args)?;
+    let duration = duration.unwrap_or_else(|| go.elapsed());
+    let watched = watched.unwrap_or_default();
     for worker in &mut workers {
         worker.wait()?;
     }
@@ -151,7 +190,7 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Report> {
                     loaded,
                     requests_start,
                     requests_end,
-                    most_seen,
+                    most_seen: watched.most,
                 },
                 measured.handshakes_ok,
                 kernel_loaded
@@ -169,17 +208,91 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Report> {
         &measured,
         args.open_loop(),
     );
-    Ok(Report::new(
-        args,
-        &measured,
-        duration,
-        connect_phase,
+    Ok(Saved {
+        format: crate::saved::FORMAT.to_owned(),
+        spec: args.clone(),
+        started_at,
+        measured,
+        duration_s: duration.as_secs_f64(),
+        connect_phase_s: connect_phase.as_secs_f64(),
         server,
+        server_exited_after_s: watched
+            .exited_at
+            .map(|at| at.saturating_duration_since(go).as_secs_f64()),
         tester,
-        overflows_before
+        listen_overflows: overflows_before
             .zip(server_stats::listen_overflows())
             .map(|(b, a)| a.saturating_sub(b)),
-    ))
+    })
+}
+
+/// Seconds since the Unix epoch, now.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `--start-at`: waits for a wall-clock time, so that several load hosts
+/// (whose clocks agree, e.g. by NTP) begin their requests together.
+fn wait_until_wall_clock(at: f64, bar: &ProgressBar) {
+    let wait = at - unix_now();
+    if wait <= 0.0 {
+        bar.println(format!(
+            "warning: --start-at was {:.1} s ago when every connection was ready: starting now",
+            -wait
+        ));
+        return;
+    }
+    bar.set_message(format!("waiting {wait:.1} s for --start-at"));
+    thread::sleep(Duration::from_secs_f64(wait));
+}
+
+/// The intervals the workers have finished, merged as they arrive: the
+/// live line shows the last one every worker has reported.
+struct LiveIntervals {
+    workers: usize,
+    /// Each interval so far, merged, and how many workers reported it.
+    merged: Vec<(Interval, usize)>,
+}
+
+impl LiveIntervals {
+    fn new(workers: usize) -> LiveIntervals {
+        LiveIntervals {
+            workers,
+            merged: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, index: usize, interval: &Interval) {
+        if self.merged.len() <= index {
+            self.merged
+                .resize_with(index + 1, || (Interval::default(), 0));
+        }
+        let (merged, reported) = &mut self.merged[index];
+        merged.merge(interval);
+        *reported += 1;
+    }
+
+    /// The last interval every worker has finished.
+    fn last_complete(&self) -> Option<&Interval> {
+        self.merged
+            .iter()
+            .rev()
+            .find(|(_, reported)| *reported >= self.workers)
+            .map(|(merged, _)| merged)
+    }
+}
+
+/// The server at the end of the request phase. A server that ended under
+/// load (SIGTERM, say) is not an error: its last sample stands for the end,
+/// and the report says when it went.
+fn end_sample(args: &LoadSpec, watched: &Watched) -> anyhow::Result<Option<ProcSample>> {
+    match sample_server(args) {
+        Ok(sample) => Ok(sample),
+        Err(_) if watched.exited_at.is_some() => Ok(watched.last),
+        Err(error) => Err(error),
+    }
 }
 
 fn sample_server(args: &LoadSpec) -> anyhow::Result<Option<ProcSample>> {
@@ -201,35 +314,52 @@ fn sample_server(args: &LoadSpec) -> anyhow::Result<Option<ProcSample>> {
 /// demand (04's `spawn_blocking` pool) exist only then; and a thread takes
 /// its context switches along when it exits, which a thread per connection
 /// does as soon as the clients hang up, before a last sample could be read.
+/// It also notices when the server's process ends.
 struct ThreadWatch {
     stop: mpsc::Sender<()>,
-    most: thread::JoinHandle<ProcSample>,
+    watched: thread::JoinHandle<Watched>,
+}
+
+/// What [`ThreadWatch`] saw.
+#[derive(Debug, Clone, Copy, Default)]
+struct Watched {
+    /// The most threads and context switches.
+    most: ProcSample,
+    /// The last sample read.
+    last: Option<ProcSample>,
+    /// When a process could no longer be read: it had ended.
+    exited_at: Option<Instant>,
 }
 
 impl ThreadWatch {
     fn start(pids: Vec<u32>) -> ThreadWatch {
         let (stop, stopped) = mpsc::channel::<()>();
-        let most = thread::spawn(move || {
-            let mut most = ProcSample::default();
+        let watched = thread::spawn(move || {
+            let mut watched = Watched::default();
             loop {
-                if let Some(sample) = server_stats::sample(&pids) {
-                    most.threads = most.threads.max(sample.threads);
-                    most.context_switches = most.context_switches.max(sample.context_switches);
+                if pids.is_empty() || watched.exited_at.is_some() {
+                    // Nothing (more) to read.
+                } else if let Some(sample) = server_stats::sample(&pids) {
+                    watched.most.threads = watched.most.threads.max(sample.threads);
+                    watched.most.context_switches =
+                        watched.most.context_switches.max(sample.context_switches);
+                    watched.last = Some(sample);
+                } else {
+                    watched.exited_at = Some(Instant::now());
                 }
                 match stopped.recv_timeout(Duration::from_millis(100)) {
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    _ => return most,
+                    _ => return watched,
                 }
             }
         });
-        ThreadWatch { stop, most }
+        ThreadWatch { stop, watched }
     }
 
-    /// The most threads and context switches seen (zeros without a server
-    /// pid).
-    fn stop(self) -> ProcSample {
+    /// What was seen (zeros without a server pid).
+    fn stop(self) -> Watched {
         let _ = self.stop.send(());
-        self.most.join().unwrap_or_default()
+        self.watched.join().unwrap_or_default()
     }
 }
 
@@ -290,6 +420,10 @@ impl Worker {
         writeln!(self.stdin, "go").context("cannot start a client process's requests")
     }
 
+    fn close(&mut self) -> anyhow::Result<()> {
+        writeln!(self.stdin, "close").context("cannot end a client process's connections")
+    }
+
     fn wait(&mut self) -> anyhow::Result<()> {
         let status = self.child.wait().context("waiting for a client process")?;
         if !status.success() {
@@ -322,30 +456,59 @@ pub fn worker_main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    let go = async move {
-        // Reading stdin blocks; do it off the runtime thread.
-        let _ = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            let _ = input.read_line(&mut line);
-        })
-        .await;
-    };
-    let measured = runtime.block_on(run_share(
-        share,
-        |progress| say(&WorkerMessage::Progress(progress)),
-        |progress| {
-            say(&WorkerMessage::Ready {
-                progress,
-                cpu_s: cpu_seconds(libc::RUSAGE_SELF),
-            })
+    // The parent's two cues, "go" then "close", one line each. Reading
+    // stdin blocks: a thread of its own does it.
+    let (go_told, go) = tokio::sync::oneshot::channel::<()>();
+    let (close_told, close) = tokio::sync::oneshot::channel::<()>();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = input.read_line(&mut line);
+        let _ = go_told.send(());
+        line.clear();
+        let _ = input.read_line(&mut line);
+        let _ = close_told.send(());
+    });
+    let cues = Cues {
+        go: async move {
+            let _ = go.await;
         },
-        go,
-    ));
+        close: async move {
+            let _ = close.await;
+        },
+    };
+    let measured = runtime.block_on(run_share(share, ToParent, cues));
     say(&WorkerMessage::Result {
-        measured: Box::new(measured.to_wire()),
+        measured: Box::new(measured),
         cpu_s: cpu_seconds(libc::RUSAGE_SELF),
     });
     Ok(())
+}
+
+/// A worker reports to its parent on standard output, a JSON line each.
+struct ToParent;
+
+impl Reporter for ToParent {
+    fn progress(&self, progress: Progress) {
+        say(&WorkerMessage::Progress(progress));
+    }
+
+    fn ready(&self, progress: Progress) {
+        say(&WorkerMessage::Ready {
+            progress,
+            cpu_s: cpu_seconds(libc::RUSAGE_SELF),
+        });
+    }
+
+    fn interval(&self, index: usize, interval: &Interval) {
+        say(&WorkerMessage::Interval {
+            index,
+            interval: interval.clone(),
+        });
+    }
+
+    fn requests_done(&self) {
+        say(&WorkerMessage::RequestsDone);
+    }
 }
 
 fn say(message: &WorkerMessage) {
@@ -374,13 +537,33 @@ fn show_connecting(bar: &ProgressBar, progress: &[Progress]) {
     ));
 }
 
-fn show_running(bar: &ProgressBar, progress: &[Progress], elapsed: Duration) {
+/// The live line: the rate and p99 of the last interval every worker has
+/// finished (a stall shows at once), and the failures so far.
+fn show_running(
+    bar: &ProgressBar,
+    progress: &[Progress],
+    elapsed: Duration,
+    live: &LiveIntervals,
+    length: Duration,
+) {
     let total = sum(progress);
-    let rate = total.requests as f64 / elapsed.as_secs_f64().max(1e-3);
-    bar.set_message(format!(
-        "{} requests ({rate:.0}/s), {} failures",
-        total.requests, total.failures
-    ));
+    let message = match live.last_complete() {
+        Some(last) => format!(
+            "{} requests; last {:.0?}: {:.0}/s, p99 {} µs; {} failures",
+            total.requests,
+            length,
+            last.requests_ok as f64 / length.as_secs_f64().max(1e-3),
+            last.latency.summary().p99,
+            total.failures
+        ),
+        None => format!(
+            "{} requests ({:.0}/s), {} failures",
+            total.requests,
+            total.requests as f64 / elapsed.as_secs_f64().max(1e-3),
+            total.failures
+        ),
+    };
+    bar.set_message(message);
 }
 
 fn sum(progress: &[Progress]) -> Progress {

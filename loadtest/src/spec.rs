@@ -5,8 +5,10 @@
 //! with [`LoadSpec::new`] and changes only what it needs. Neither fills in
 //! the other's structure, and the defaults are written once, here.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Mix;
 
@@ -18,9 +20,12 @@ pub const DEFAULT_PAYLOAD: usize = 16;
 pub const DEFAULT_WORK_UNITS: u64 = 1000;
 /// Milliseconds of each SLEEP request, unless told otherwise.
 pub const DEFAULT_SLEEP_MS: u64 = 10;
+/// The length of the intervals of the latency-over-time figures.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long the request phase lasts.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Length {
     /// Send requests for this long.
     Duration(Duration),
@@ -28,8 +33,10 @@ pub enum Length {
     RequestsPerConnection(u64),
 }
 
-/// One run of the load tester.
-#[derive(Debug, Clone, PartialEq)]
+/// One run of the load tester. It is stored in `--save` files, so that
+/// `loadtest merge` knows what each load host did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoadSpec {
     /// The server.
     pub target: SocketAddr,
@@ -50,8 +57,19 @@ pub struct LoadSpec {
     /// Open loop at this many requests per second in all; `None`: closed
     /// loop (each connection sends its next request when the answer is back).
     pub rate: Option<f64>,
+    /// Requests in flight per connection at most (1: send, wait for the
+    /// answer, send the next).
+    pub pipeline: usize,
     /// Longest wait for a connect, a handshake or an answer.
     pub timeout: Duration,
+    /// Source addresses to connect from, in turn; empty: 127.0.0.x as
+    /// needed for a loopback target, the kernel's choice for another.
+    pub sources: Vec<IpAddr>,
+    /// Wall-clock time (seconds since the Unix epoch) at which the request
+    /// phase starts, so that several load hosts start together.
+    pub start_at: Option<f64>,
+    /// Length of the intervals of the latency-over-time figures.
+    pub interval: Duration,
     /// The server's processes, sampled from `/proc`.
     pub server_pids: Vec<u32>,
     /// At least this many client processes.
@@ -74,7 +92,11 @@ impl LoadSpec {
             work_units: DEFAULT_WORK_UNITS,
             sleep_ms: DEFAULT_SLEEP_MS,
             rate: None,
+            pipeline: 1,
             timeout: Duration::from_secs(10),
+            sources: Vec::new(),
+            start_at: None,
+            interval: DEFAULT_INTERVAL,
             server_pids: Vec::new(),
             processes: 1,
             model: None,

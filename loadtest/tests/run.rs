@@ -176,10 +176,30 @@ fn busy_and_refused_connections_are_counted_by_kind() {
     assert_eq!(errors(&report, "busy"), 6);
     server.stop();
 
+    // Nobody listening: the report still counts every refusal, and the exit
+    // status and one line say that nothing was measured.
     let nobody = conformance::process::free_port().to_string();
-    let report = run_json(&nobody, &["-c", "5", "--requests-per-connection", "1"]);
+    let output = loadtest(&[
+        "run",
+        "--target",
+        &nobody,
+        "--json",
+        "-c",
+        "5",
+        "--requests-per-connection",
+        "1",
+    ]);
+    assert!(!output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["connections_reached"], 0);
     assert_eq!(errors(&report, "refused"), 5);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("error: no connection reached").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("5 refused"), "{stderr}");
 }
 
 #[test]
@@ -214,11 +234,38 @@ fn wrong_answers_are_caught() {
 }
 
 #[test]
-fn only_loopback_targets_are_loaded() {
-    let output = loadtest(&["run", "--target", "10.1.2.3:7803", "-c", "1"]);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("not a loopback address"), "{stderr}");
+fn bad_input_gets_one_clear_line_and_a_failure() {
+    let dir = std::env::temp_dir().join(format!("loadtest-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let truncated = dir.join("truncated.json");
+    std::fs::write(
+        &truncated,
+        r#"{"format":"loadtest 0.1.0 saved run 1","spec":{"#,
+    )
+    .unwrap();
+    let other_version = dir.join("other.json");
+    std::fs::write(&other_version, r#"{"format":"loadtest 9.9.9 saved run 7"}"#).unwrap();
+    let missing = dir.join("missing.json");
+    for (args, wanted) in [
+        (
+            vec!["run", "--target", "127.0.0.1:1", "--mix", "echo=lots"],
+            "whole number",
+        ),
+        (vec!["run", "--target", "no-port"], "HOST:PORT"),
+        (vec!["merge", truncated.to_str().unwrap()], "truncated"),
+        (
+            vec!["merge", other_version.to_str().unwrap()],
+            "loadtest 9.9.9",
+        ),
+        (vec!["merge", missing.to_str().unwrap()], "cannot read"),
+    ] {
+        let output = loadtest(&args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -76,15 +76,19 @@ pub enum Step {
     MixedSleep,
     /// Closed-loop ECHO at 64 connections: the most each server answers.
     Throughput,
+    /// The same with up to 16 requests in flight per connection
+    /// (pipelining): what the server does when a read brings many lines.
+    Pipelined,
 }
 
 impl Step {
     /// Every step, in the order the suite runs them.
-    pub const ALL: [Step; 4] = [
+    pub const ALL: [Step; 5] = [
         Step::Staircase,
         Step::MixedWork,
         Step::MixedSleep,
         Step::Throughput,
+        Step::Pipelined,
     ];
 
     /// The name used in files, tables and `--steps`.
@@ -94,6 +98,7 @@ impl Step {
             Step::MixedWork => "mixed-work",
             Step::MixedSleep => "mixed-sleep",
             Step::Throughput => "throughput",
+            Step::Pipelined => "pipelined",
         }
     }
 
@@ -128,6 +133,7 @@ pub const SINGLE_THREAD: Server = Server {
         (Step::MixedWork, ONE_AT_A_TIME),
         (Step::MixedSleep, ONE_AT_A_TIME),
         (Step::Throughput, ONE_AT_A_TIME),
+        (Step::Pipelined, ONE_AT_A_TIME),
     ],
 };
 

@@ -131,6 +131,7 @@ pub(crate) mod tests {
             target: "127.0.0.1:7903".into(),
             mode: Mode::Open,
             mix: "echo=100,work=0,sleep=0".into(),
+            pipeline: 1,
             connections_requested: connections as u64,
             connections_reached: connections as u64,
             handshakes_ok: handshakes,
@@ -139,6 +140,8 @@ pub(crate) mod tests {
                 .into_iter()
                 .map(|f| (f, if f == Failure::Busy { busy } else { 0 }))
                 .collect(),
+            closed_by_server: BTreeMap::new(),
+            unanswered: 0,
             duration_s: 5.0,
             connect_phase_s: 0.1,
             throughput_rps: 999.0,
@@ -149,6 +152,8 @@ pub(crate) mod tests {
                 request_uncorrected: Some(percentiles(90, 1400)),
             },
             by_request: BTreeMap::from([(Kind::Echo, percentiles(90, 1500))]),
+            intervals: Vec::new(),
+            server_exited_after_s: None,
             server: Some(ServerReport {
                 rss_bytes_before: 2 << 20,
                 rss_bytes_loaded: 3 << 20,

@@ -269,10 +269,11 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
     spec.length = Length::Duration(measurement.window);
     spec.mix = measurement.mix;
     spec.rate = measurement.rate;
+    spec.pipeline = measurement.pipeline;
     spec.timeout = Duration::from_secs(5);
     spec.server_pids = servers.pids();
     spec.model = Some(server.name.to_owned());
-    let report = crate::runner::run(&spec);
+    let report = crate::runner::run(&spec).map(|saved| saved.report());
     let stopped = servers.stop(Duration::from_secs(15))?;
     let report = report.with_context(|| format!("running {} {}", server.name, measurement.step))?;
     if !stopped.all_exited_zero {

@@ -27,6 +27,8 @@ pub struct Schedule {
     pub throughput_connections: usize,
     /// How long the throughput step runs.
     pub throughput_window: Duration,
+    /// Requests in flight per connection in the pipelined step.
+    pub pipeline: usize,
 }
 
 /// One run's load: a step of the schedule, for one server.
@@ -42,6 +44,8 @@ pub struct Measurement {
     pub window: Duration,
     /// The request mix.
     pub mix: Mix,
+    /// Requests in flight per connection at most.
+    pub pipeline: usize,
 }
 
 impl Schedule {
@@ -57,6 +61,7 @@ impl Schedule {
                 mixed_window: Duration::from_secs(2),
                 throughput_connections: 16,
                 throughput_window: Duration::from_secs(1),
+                pipeline: 16,
             }
         } else {
             Schedule {
@@ -68,6 +73,7 @@ impl Schedule {
                 mixed_window: Duration::from_secs(10),
                 throughput_connections: 64,
                 throughput_window: Duration::from_secs(5),
+                pipeline: 16,
             }
         }
     }
@@ -95,6 +101,7 @@ impl Schedule {
                     rate: Some(self.rate_at(connections)),
                     window: self.window,
                     mix: Mix::ECHO_ONLY,
+                    pipeline: 1,
                 })
                 .collect(),
             Step::MixedWork | Step::MixedSleep => vec![Measurement {
@@ -115,13 +122,19 @@ impl Schedule {
                         sleep: 5,
                     }
                 },
+                pipeline: 1,
             }],
-            Step::Throughput => vec![Measurement {
+            Step::Throughput | Step::Pipelined => vec![Measurement {
                 step,
                 connections: self.throughput_connections,
                 rate: None,
                 window: self.throughput_window,
                 mix: Mix::ECHO_ONLY,
+                pipeline: if step == Step::Pipelined {
+                    self.pipeline
+                } else {
+                    1
+                },
             }],
         }
     }
@@ -155,9 +168,12 @@ mod tests {
         assert_eq!(single.len(), 6, "the staircase only");
         assert!(single.iter().all(|m| m.step == Step::Staircase));
         let tokio = schedule.for_server(&registry::ASYNC_TOKIO, &Step::ALL);
-        assert_eq!(tokio.len(), 6 + 3);
-        let throughput = tokio.last().unwrap();
+        assert_eq!(tokio.len(), 6 + 4);
+        let throughput = &tokio[tokio.len() - 2];
         assert_eq!((throughput.connections, throughput.rate), (64, None));
+        assert_eq!(throughput.pipeline, 1);
+        let pipelined = tokio.last().unwrap();
+        assert_eq!((pipelined.step, pipelined.pipeline), (Step::Pipelined, 16));
         let sleep = schedule.measurements(Step::MixedSleep);
         assert_eq!(sleep[0].mix.to_string(), "echo=95,work=0,sleep=5");
     }

@@ -163,19 +163,28 @@ pub fn mixed(results: &Results) -> String {
     table
 }
 
-/// The most requests each server answered, closed loop.
+/// The most requests each server answered, closed loop, one request in
+/// flight per connection and then several.
 pub fn throughput(results: &Results) -> String {
     let mut table = String::from(
-        "| server | connections | requests/s | p50 | p99 | tester CPU (of its processes) | tester processes | server threads |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| server | connections | in flight per connection | requests/s | p50 | p99 | tester CPU (of its processes) | tester processes | server threads |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for run in results.of(Step::Throughput) {
+    let mut runs: Vec<&Run> = results
+        .runs
+        .iter()
+        .filter(|r| matches!(r.step, Step::Throughput | Step::Pipelined))
+        .collect();
+    // Each server's two rows together.
+    runs.sort_by_key(|run| registry::SERVERS.iter().position(|s| s.name == run.server));
+    for run in runs {
         let report = &run.report;
         let _ = writeln!(
             table,
-            "| {} | {} | {:.0} | {} | {} | {:.0}% | {} | {} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {:.0}% | {} | {} |",
             run.server,
             run.connections,
+            report.pipeline,
             report.throughput_rps,
             micros(report.latency_us.request.p50),
             micros(report.latency_us.request.p99),
@@ -292,7 +301,7 @@ mod tests {
         assert!(footer(&results).contains("Not measured: go-peer (`go` is not installed)"));
         assert!(
             throughput(&results)
-                .contains("| 03-async-tokio | 64 | 999 | 90 µs | 1.5 ms | 20% | 1 | 4 |")
+                .contains("| 03-async-tokio | 64 | 1 | 999 | 90 µs | 1.5 ms | 20% | 1 | 4 |")
         );
     }
 }
