@@ -2,6 +2,9 @@
 //! suite's binary mode): every rule of the protocol, the concurrency and
 //! reliability cases, and the binary's flags, signals and exit.
 
+// A test's panics are its failures.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 #[cfg(has_node)]
 mod common;
 
