@@ -114,7 +114,9 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     }
     let connect_phase = started.elapsed();
     thread::sleep(SETTLE);
-    let loaded = sample_server(args)?;
+    // From here on, a server that has ended is a finding, not an error.
+    let mut exited_at = None;
+    let loaded = sample_or_note_exit(args, &mut exited_at);
     let kernel_loaded = server_stats::kernel_tcp_bytes();
 
     bar.set_length(0);
@@ -125,7 +127,7 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     if let Some(at) = args.start_at {
         wait_until_wall_clock(at, &bar);
     }
-    let requests_start = sample_server(args)?;
+    let requests_start = sample_or_note_exit(args, &mut exited_at);
     let mut thread_watch = Some(ThreadWatch::start(args.server_pids.clone()));
     let go = Instant::now();
     let started_at = unix_now();
@@ -156,7 +158,8 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
                         .take()
                         .map(ThreadWatch::stop)
                         .unwrap_or_default();
-                    requests_end = end_sample(args, &seen)?;
+                    // A server gone by now left its last reading.
+                    requests_end = sample_or_note_exit(args, &mut exited_at).or(seen.last);
                     watched = Some(seen);
                     for worker in &mut workers {
                         worker.close()?;
@@ -177,6 +180,9 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     bar.finish_and_clear();
     let duration = duration.unwrap_or_else(|| go.elapsed());
     let watched = watched.unwrap_or_default();
+    if measured.closed_by_server.contains_key("BYE") && exited_at.or(watched.exited_at).is_none() {
+        exited_at = wait_for_exit(args);
+    }
     for worker in &mut workers {
         worker.wait()?;
     }
@@ -216,8 +222,8 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
         duration_s: duration.as_secs_f64(),
         connect_phase_s: connect_phase.as_secs_f64(),
         server,
-        server_exited_after_s: watched
-            .exited_at
+        server_exited_after_s: exited_at
+            .or(watched.exited_at)
             .map(|at| at.saturating_duration_since(go).as_secs_f64()),
         tester,
         listen_overflows: overflows_before
@@ -238,10 +244,12 @@ fn unix_now() -> f64 {
 fn wait_until_wall_clock(at: f64, bar: &ProgressBar) {
     let wait = at - unix_now();
     if wait <= 0.0 {
-        bar.println(format!(
-            "warning: --start-at was {:.1} s ago when every connection was ready: starting now",
-            -wait
-        ));
+        bar.suspend(|| {
+            eprintln!(
+                "warning: --start-at was {:.1} s ago when every connection was ready: starting now",
+                -wait
+            );
+        });
         return;
     }
     bar.set_message(format!("waiting {wait:.1} s for --start-at"));
@@ -284,14 +292,29 @@ impl LiveIntervals {
     }
 }
 
-/// The server at the end of the request phase. A server that ended under
-/// load (SIGTERM, say) is not an error: its last sample stands for the end,
-/// and the report says when it went.
-fn end_sample(args: &LoadSpec, watched: &Watched) -> anyhow::Result<Option<ProcSample>> {
+/// The server said `BYE`: it is shutting down. Gives its process the
+/// protocol's default grace period (and a little) to end, and says when it
+/// did, counted like every other exit from the start of the requests.
+fn wait_for_exit(args: &LoadSpec) -> Option<Instant> {
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline {
+        if sample_server(args).is_err() {
+            return Some(Instant::now());
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// A sample of a server that was read before: if it cannot be read now,
+/// it has ended (SIGTERM under load, say), which the report says, with when.
+fn sample_or_note_exit(args: &LoadSpec, exited_at: &mut Option<Instant>) -> Option<ProcSample> {
     match sample_server(args) {
-        Ok(sample) => Ok(sample),
-        Err(_) if watched.exited_at.is_some() => Ok(watched.last),
-        Err(error) => Err(error),
+        Ok(sample) => sample,
+        Err(_) => {
+            exited_at.get_or_insert_with(Instant::now);
+            None
+        }
     }
 }
 

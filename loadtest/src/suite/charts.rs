@@ -210,6 +210,73 @@ pub fn mixed(results: &Results) -> ChartResult {
     Ok(svg)
 }
 
+/// Request p99, second by second, of every server under one mixed
+/// workload: a stall shows as a peak where the whole run's p99 is one
+/// number.
+pub fn over_time(results: &Results, step: Step) -> ChartResult {
+    let lines: Vec<(RGBColor, &str, Vec<(f64, f64)>)> = results
+        .of(step)
+        .map(|run| {
+            let points = run
+                .report
+                .intervals
+                .iter()
+                .filter(|i| i.p99 > 0)
+                .map(|i| (i.start_s, i.p99 as f64 / 1000.0))
+                .collect();
+            (colour(&run.server), run.server.as_str(), points)
+        })
+        .collect();
+    let all: Vec<(f64, f64)> = lines.iter().flat_map(|l| l.2.iter().copied()).collect();
+    let max_x = all.iter().map(|p| p.0).fold(1.0, f64::max) + 1.0;
+    let max_y = all.iter().map(|p| p.1).fold(1.0, f64::max) * 3.0;
+    let min_y = all.iter().map(|p| p.1).fold(max_y, f64::min).max(0.01) / 2.0;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Request p99 second by second under {step} (lower is better)"),
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..max_x, (min_y..max_y).log_scale())
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y}"))
+            .x_desc("seconds into the run")
+            .y_desc("p99 of that second (ms)")
+            .draw()
+            .map_err(chart_error)?;
+        for (colour, name, points) in lines {
+            if points.is_empty() {
+                continue;
+            }
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .map_err(chart_error)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
 /// A server's name short enough for a bar's label: `03`, `go`.
 fn short_name(run: &Run) -> &str {
     run.server.split('-').next().unwrap_or(&run.server)
@@ -231,6 +298,7 @@ mod tests {
             latency(&results).unwrap(),
             memory(&results).unwrap(),
             mixed(&results).unwrap(),
+            over_time(&results, Step::MixedWork).unwrap(),
         ] {
             assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
         }

@@ -327,6 +327,13 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     write_file(out, "latency.svg", &charts::latency(results)?)?;
     write_file(out, "memory.svg", &charts::memory(results)?)?;
     write_file(out, "mixed.svg", &charts::mixed(results)?)?;
+    for step in [Step::MixedWork, Step::MixedSleep] {
+        write_file(
+            out,
+            &format!("{step}-over-time.svg"),
+            &charts::over_time(results, step)?,
+        )?;
+    }
     Ok(())
 }
 
