@@ -210,11 +210,14 @@ pub fn mixed(results: &Results) -> ChartResult {
     Ok(svg)
 }
 
+/// A line of the over-time chart: its colour, its server, its points.
+type Line<'a> = (RGBColor, &'a str, Vec<(f64, f64)>);
+
 /// Request p99, second by second, of every server under one mixed
 /// workload: a stall shows as a peak where the whole run's p99 is one
 /// number.
 pub fn over_time(results: &Results, step: Step) -> ChartResult {
-    let lines: Vec<(RGBColor, &str, Vec<(f64, f64)>)> = results
+    let lines: Vec<Line> = results
         .of(step)
         .map(|run| {
             let points = run
