@@ -324,6 +324,7 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("threads-summary.md", prose::threads_summary(results))?;
     page("peers-summary.md", prose::peers_summary(results))?;
     page("claims.md", prose::claims(results, &schedule))?;
+    page("claims-pipelining.md", prose::pipelining_claims(results))?;
     write_file(out, "latency.svg", &charts::latency(results)?)?;
     write_file(out, "memory.svg", &charts::memory(results)?)?;
     write_file(out, "mixed.svg", &charts::mixed(results)?)?;

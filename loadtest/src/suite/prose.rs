@@ -172,6 +172,53 @@ pub fn peers_summary(results: &Results) -> String {
     text
 }
 
+/// Post 001's two throughput figures, against this tester sending to 03
+/// with one request in flight per connection, then sixteen.
+pub fn pipelining_claims(results: &Results) -> String {
+    let server = registry::ASYNC_TOKIO.name;
+    let measured = |step| results.find(server, step, None);
+    let mut table = String::from(
+        "| claim (post 001) | claimed | measured here | verdict |\n|---|---:|---|---|\n",
+    );
+    for (claim, step, claimed) in [
+        (
+            "a simple async client \"can happily send over 20,000 requests per second to a local host\"",
+            Step::Throughput,
+            20_000.0,
+        ),
+        (
+            "\"if you're willing to bundle multiple requests into a single write then you can hit over a million requests per second\"",
+            Step::Pipelined,
+            1_000_000.0,
+        ),
+    ] {
+        let Some(run) = measured(step) else {
+            let _ = writeln!(table, "| {claim} | {claimed:.0}/s | not measured | – |");
+            continue;
+        };
+        let rate = run.report.throughput_rps;
+        let verdict = if rate >= claimed {
+            "holds"
+        } else {
+            "does not hold here (client and server share 2 cores)"
+        };
+        let _ = writeln!(
+            table,
+            "| {claim} | {claimed:.0}/s | {rate:.0}/s: `loadtest run` against {server}, {} connections, {} in flight each | {verdict} |",
+            run.connections, run.report.pipeline
+        );
+    }
+    if let (Some(one), Some(many)) = (measured(Step::Throughput), measured(Step::Pipelined)) {
+        let _ = writeln!(
+            table,
+            "\nBundling {} requests per write multiplied the throughput by {:.1}.",
+            many.report.pipeline,
+            many.report.throughput_rps / one.report.throughput_rps.max(1.0)
+        );
+    }
+    table
+}
+
 /// Popular claims about memory per connection: what was claimed, and for
 /// how many connections.
 const MEMORY_CLAIMS: [(&str, u64, f64); 2] = [
@@ -265,6 +312,28 @@ mod tests {
         assert!(
             text.contains("**node-peer** was not measured: `node` is not installed."),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_pipelining_claims_get_a_computed_verdict() {
+        let mut results = results_with(&[
+            ("03-async-tokio", Step::Throughput, 64, 64),
+            ("03-async-tokio", Step::Pipelined, 64, 64),
+        ]);
+        results.runs[0].report.throughput_rps = 150_000.0;
+        results.runs[1].report.throughput_rps = 600_000.0;
+        results.runs[1].report.pipeline = 16;
+        let table = pipelining_claims(&results);
+        assert!(table.contains("| 20000/s | 150000/s"), "{table}");
+        assert!(
+            table.contains("16 in flight each | does not hold here"),
+            "{table}"
+        );
+        assert!(table.contains("1 in flight each | holds |"), "{table}");
+        assert!(
+            table.contains("multiplied the throughput by 4.0"),
+            "{table}"
         );
     }
 
