@@ -13,7 +13,7 @@ use common::parse_duration;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Kind;
-use crate::spec::{self, Length, LoadSpec};
+use crate::spec::{self, Length, LoadSpec, Stall};
 
 /// `loadtest run`: open N connections, handshake, send requests, measure.
 #[derive(Debug, Clone, Args)]
@@ -82,6 +82,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub start_at: Option<f64>,
 
+    /// Stop the server (SIGSTOP to every --server-pid) AFTER into the
+    /// requests, for LENGTH, then let it go on (SIGCONT): a stall, to see
+    /// what open and closed loop make of it (e.g. 2s+1s)
+    #[arg(long, value_name = "AFTER+LENGTH", value_parser = parse_stall, requires = "server_pids")]
+    pub stall: Option<Stall>,
+
     /// Length of each interval of the latency-over-time figures (--json's
     /// `intervals`, --hlog)
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
@@ -143,6 +149,7 @@ impl RunArgs {
             sources: self.sources.clone(),
             start_at: self.start_at,
             interval: self.interval,
+            stall: self.stall,
             server_pids: self.server_pids.clone(),
             processes: self.processes,
             model: self.model.clone(),
@@ -166,6 +173,18 @@ pub fn parse_target(text: &str) -> Result<SocketAddr, String> {
         .map_err(|error| format!("cannot look up {text:?}: {error}"))?
         .next()
         .ok_or_else(|| format!("{text:?} has no address"))
+}
+
+/// `--stall 2s+1s`: when, then for how long.
+fn parse_stall(text: &str) -> Result<Stall, String> {
+    let (after, length) = text
+        .split_once('+')
+        .ok_or_else(|| format!("{text:?} is not AFTER+LENGTH (e.g. 2s+1s)"))?;
+    let duration = |part: &str| common::parse_duration(part).map_err(|error| error.to_string());
+    Ok(Stall {
+        after: duration(after)?,
+        length: duration(length)?,
+    })
 }
 
 /// `--interval`: a duration of at least 10 ms.
@@ -302,6 +321,19 @@ mod tests {
             let error = parse_target(bad).unwrap_err();
             assert!(error.contains("HOST:PORT"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn a_stall_is_when_and_how_long() {
+        assert_eq!(
+            parse_stall("2s+1s"),
+            Ok(Stall {
+                after: Duration::from_secs(2),
+                length: Duration::from_secs(1)
+            })
+        );
+        assert!(parse_stall("2s").unwrap_err().contains("AFTER+LENGTH"));
+        assert!(parse_stall("2s+soon").unwrap_err().contains("soon"));
     }
 
     #[test]

@@ -561,9 +561,14 @@ fn record(request: &InFlight, answered: Instant, start: Instant, shared: &Shared
     measured.answered(request.kind, answered - from, at);
     if shared.load.rate_per_connection.is_some() {
         measured.request_uncorrected.record(answered - request.sent);
-        measured
-            .send_lag
-            .record(request.sent.saturating_duration_since(request.intended));
+        // Send lag is the tester's own lateness: a request held up by the
+        // server (its window full of unanswered requests) is late by the
+        // server's doing, and that is in its latency already.
+        if !request.stalled_by_server {
+            measured
+                .send_lag
+                .record(request.sent.saturating_duration_since(request.intended));
+        }
     }
     drop(measured);
     shared.update(|p| p.requests += 1);

@@ -24,7 +24,7 @@ use crate::plan::{Share, Split};
 use crate::report::{ServerReport, ServerSamples, TesterReport};
 use crate::saved::Saved;
 use crate::server_stats::{self, ProcSample};
-use crate::spec::LoadSpec;
+use crate::spec::{LoadSpec, Stall};
 
 /// What a worker process tells the parent, one JSON object per line.
 #[derive(Debug, Serialize, Deserialize)]
@@ -134,6 +134,9 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     for worker in &mut workers {
         worker.go()?;
     }
+    if let Some(stall) = args.stall {
+        stall_server(args.server_pids.clone(), stall);
+    }
     let mut measured = Measured::default();
     let mut live = LiveIntervals::new(workers.len());
     let mut done = 0;
@@ -230,6 +233,32 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
             .zip(server_stats::listen_overflows())
             .map(|(b, a)| a.saturating_sub(b)),
     })
+}
+
+/// `--stall`: on a thread of its own, stops every server process (SIGSTOP)
+/// `after` into the requests, and lets them go on (SIGCONT) `length` later.
+/// While stopped, a server reads nothing and answers nothing: what the
+/// clients see is a server that stalled.
+fn stall_server(pids: Vec<u32>, stall: Stall) {
+    thread::spawn(move || {
+        thread::sleep(stall.after);
+        signal_all(&pids, libc::SIGSTOP);
+        thread::sleep(stall.length);
+        signal_all(&pids, libc::SIGCONT);
+    });
+}
+
+fn signal_all(pids: &[u32], signal: libc::c_int) {
+    for &pid in pids {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            continue;
+        };
+        // SAFETY: kill only reads its arguments; the pid is one the user
+        // named as the server's.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
 }
 
 /// Seconds since the Unix epoch, now.

@@ -33,6 +33,16 @@ pub enum Length {
     RequestsPerConnection(u64),
 }
 
+/// A pause of the server's processes during the request phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stall {
+    /// How long after the requests start.
+    pub after: Duration,
+    /// How long the server stays stopped.
+    pub length: Duration,
+}
+
 /// One run of the load tester. It is stored in `--save` files, so that
 /// `loadtest merge` knows what each load host did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +80,9 @@ pub struct LoadSpec {
     pub start_at: Option<f64>,
     /// Length of the intervals of the latency-over-time figures.
     pub interval: Duration,
+    /// Freeze the server (SIGSTOP, then SIGCONT) once during the requests:
+    /// the stall that coordinated omission would hide.
+    pub stall: Option<Stall>,
     /// The server's processes, sampled from `/proc`.
     pub server_pids: Vec<u32>,
     /// At least this many client processes.
@@ -97,6 +110,7 @@ impl LoadSpec {
             sources: Vec::new(),
             start_at: None,
             interval: DEFAULT_INTERVAL,
+            stall: None,
             server_pids: Vec::new(),
             processes: 1,
             model: None,

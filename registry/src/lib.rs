@@ -79,16 +79,20 @@ pub enum Step {
     /// The same with up to 16 requests in flight per connection
     /// (pipelining): what the server does when a read brings many lines.
     Pipelined,
+    /// The server frozen for a second mid-run (SIGSTOP), measured open and
+    /// closed loop: coordinated omission, shown.
+    Stalled,
 }
 
 impl Step {
     /// Every step, in the order the suite runs them.
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 6] = [
         Step::Staircase,
         Step::MixedWork,
         Step::MixedSleep,
         Step::Throughput,
         Step::Pipelined,
+        Step::Stalled,
     ];
 
     /// The name used in files, tables and `--steps`.
@@ -99,6 +103,7 @@ impl Step {
             Step::MixedSleep => "mixed-sleep",
             Step::Throughput => "throughput",
             Step::Pipelined => "pipelined",
+            Step::Stalled => "stalled",
         }
     }
 
@@ -113,6 +118,8 @@ impl fmt::Display for Step {
         f.write_str(self.name())
     }
 }
+
+const ONE_STALL: &str = "one server shows what a stall does to the figures, and 03 is the one";
 
 const ONE_AT_A_TIME: &str = "serves one connection at a time: a workload over many \
                              connections at once would measure the listen backlog, not the model";
@@ -134,6 +141,7 @@ pub const SINGLE_THREAD: Server = Server {
         (Step::MixedSleep, ONE_AT_A_TIME),
         (Step::Throughput, ONE_AT_A_TIME),
         (Step::Pipelined, ONE_AT_A_TIME),
+        (Step::Stalled, ONE_STALL),
     ],
 };
 
@@ -149,7 +157,7 @@ pub const THREAD_POOL: Server = Server {
     default_addr: "127.0.0.1:7802",
     suite_port: 7902,
     reuse_port: false,
-    sits_out: &[],
+    sits_out: &[(Step::Stalled, ONE_STALL)],
 };
 
 /// Model 02 without its pool: a thread for every connection.
@@ -164,7 +172,7 @@ pub const THREAD_PER_CONNECTION: Server = Server {
     default_addr: "127.0.0.1:7802",
     suite_port: 7905,
     reuse_port: false,
-    sits_out: &[],
+    sits_out: &[(Step::Stalled, ONE_STALL)],
 };
 
 /// Model 03.
@@ -194,7 +202,7 @@ pub const HYBRID_BLOCKING: Server = Server {
     default_addr: "127.0.0.1:7804",
     suite_port: 7904,
     reuse_port: true,
-    sits_out: &[],
+    sits_out: &[(Step::Stalled, ONE_STALL)],
 };
 
 /// The Go peer: what a reader might write in Go instead.
@@ -210,7 +218,7 @@ pub const GO_PEER: Server = Server {
     default_addr: "127.0.0.1:7806",
     suite_port: 7906,
     reuse_port: true,
-    sits_out: &[],
+    sits_out: &[(Step::Stalled, ONE_STALL)],
 };
 
 /// The Node peer: one event loop, like 03 on one worker.
@@ -226,7 +234,7 @@ pub const NODE_PEER: Server = Server {
     default_addr: "127.0.0.1:7807",
     suite_port: 7907,
     reuse_port: false,
-    sits_out: &[],
+    sits_out: &[(Step::Stalled, ONE_STALL)],
 };
 
 /// Everything the suite measures, in the order of the book.

@@ -220,6 +220,12 @@ pub fn over_time(results: &Results, step: Step) -> ChartResult {
     let lines: Vec<Line> = results
         .of(step)
         .map(|run| {
+            // The stalled step runs one server twice: the closed loop in black.
+            let (colour, name) = match (run.step, run.rate) {
+                (Step::Stalled, None) => (BLACK, "closed loop"),
+                (Step::Stalled, Some(_)) => (colour(&run.server), "open loop"),
+                _ => (colour(&run.server), run.server.as_str()),
+            };
             let points = run
                 .report
                 .intervals
@@ -227,7 +233,7 @@ pub fn over_time(results: &Results, step: Step) -> ChartResult {
                 .filter(|i| i.p99 > 0)
                 .map(|i| (i.start_s, i.p99 as f64 / 1000.0))
                 .collect();
-            (colour(&run.server), run.server.as_str(), points)
+            (colour, name, points)
         })
         .collect();
     let all: Vec<(f64, f64)> = lines.iter().flat_map(|l| l.2.iter().copied()).collect();

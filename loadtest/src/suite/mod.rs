@@ -270,6 +270,7 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
     spec.mix = measurement.mix;
     spec.rate = measurement.rate;
     spec.pipeline = measurement.pipeline;
+    spec.stall = measurement.stall;
     spec.timeout = Duration::from_secs(5);
     spec.server_pids = servers.pids();
     spec.model = Some(server.name.to_owned());
@@ -298,7 +299,16 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
 pub fn write(out: &Path, results: &Results) -> anyhow::Result<()> {
     write_file(out, "suite.json", &serde_json::to_string_pretty(results)?)?;
     for run in &results.runs {
-        let name = format!("runs/{}-{}-{}.json", run.server, run.step, run.connections);
+        let loop_kind = match (run.step, run.rate) {
+            // The stalled step runs twice at one size: tell them apart.
+            (Step::Stalled, None) => "-closed-loop",
+            (Step::Stalled, Some(_)) => "-open-loop",
+            _ => "",
+        };
+        let name = format!(
+            "runs/{}-{}-{}{loop_kind}.json",
+            run.server, run.step, run.connections
+        );
         write_file(out, &name, &serde_json::to_string_pretty(&run.report)?)?;
     }
     write_views(out, results)
@@ -320,6 +330,7 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("mixed.md", tables::mixed(results))?;
     page("threads.md", tables::threads(results))?;
     page("throughput.md", tables::throughput(results))?;
+    page("stalled.md", tables::stalled(results))?;
     page("summary.md", prose::summary(results, &schedule))?;
     page("threads-summary.md", prose::threads_summary(results))?;
     page("peers-summary.md", prose::peers_summary(results))?;
@@ -328,7 +339,7 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     write_file(out, "latency.svg", &charts::latency(results)?)?;
     write_file(out, "memory.svg", &charts::memory(results)?)?;
     write_file(out, "mixed.svg", &charts::mixed(results)?)?;
-    for step in [Step::MixedWork, Step::MixedSleep] {
+    for step in [Step::MixedWork, Step::MixedSleep, Step::Stalled] {
         write_file(
             out,
             &format!("{step}-over-time.svg"),

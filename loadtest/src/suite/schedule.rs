@@ -6,6 +6,7 @@ use std::time::Duration;
 use registry::{Server, Step};
 
 use crate::args::Mix;
+use crate::spec::Stall;
 
 /// The shape of a suite run.
 #[derive(Debug, Clone)]
@@ -29,6 +30,10 @@ pub struct Schedule {
     pub throughput_window: Duration,
     /// Requests in flight per connection in the pipelined step.
     pub pipeline: usize,
+    /// The stalled step's pause, and how long it runs.
+    pub stall: Stall,
+    /// How long the stalled step runs.
+    pub stall_window: Duration,
 }
 
 /// One run's load: a step of the schedule, for one server.
@@ -46,6 +51,8 @@ pub struct Measurement {
     pub mix: Mix,
     /// Requests in flight per connection at most.
     pub pipeline: usize,
+    /// The server frozen once during the run.
+    pub stall: Option<Stall>,
 }
 
 impl Schedule {
@@ -62,6 +69,11 @@ impl Schedule {
                 throughput_connections: 16,
                 throughput_window: Duration::from_secs(1),
                 pipeline: 16,
+                stall: Stall {
+                    after: Duration::from_millis(500),
+                    length: Duration::from_millis(300),
+                },
+                stall_window: Duration::from_secs(2),
             }
         } else {
             Schedule {
@@ -74,6 +86,11 @@ impl Schedule {
                 throughput_connections: 64,
                 throughput_window: Duration::from_secs(5),
                 pipeline: 16,
+                stall: Stall {
+                    after: Duration::from_secs(2),
+                    length: Duration::from_secs(1),
+                },
+                stall_window: Duration::from_secs(6),
             }
         }
     }
@@ -102,6 +119,7 @@ impl Schedule {
                     window: self.window,
                     mix: Mix::ECHO_ONLY,
                     pipeline: 1,
+                    stall: None,
                 })
                 .collect(),
             Step::MixedWork | Step::MixedSleep => vec![Measurement {
@@ -123,6 +141,7 @@ impl Schedule {
                     }
                 },
                 pipeline: 1,
+                stall: None,
             }],
             Step::Throughput | Step::Pipelined => vec![Measurement {
                 step,
@@ -135,7 +154,23 @@ impl Schedule {
                 } else {
                     1
                 },
+                stall: None,
             }],
+            // The same stall, open loop then closed loop: the open loop
+            // charges the stall to every request it held up, the closed
+            // loop to one request per connection.
+            Step::Stalled => [Some(self.mixed_rate), None]
+                .into_iter()
+                .map(|rate| Measurement {
+                    step,
+                    connections: self.mixed_connections,
+                    rate,
+                    window: self.stall_window,
+                    mix: Mix::ECHO_ONLY,
+                    pipeline: 1,
+                    stall: Some(self.stall),
+                })
+                .collect(),
         }
     }
 
@@ -168,7 +203,21 @@ mod tests {
         assert_eq!(single.len(), 6, "the staircase only");
         assert!(single.iter().all(|m| m.step == Step::Staircase));
         let tokio = schedule.for_server(&registry::ASYNC_TOKIO, &Step::ALL);
-        assert_eq!(tokio.len(), 6 + 4);
+        assert_eq!(tokio.len(), 6 + 4 + 2);
+        let stalled: Vec<_> = tokio.iter().filter(|m| m.step == Step::Stalled).collect();
+        assert_eq!(stalled.len(), 2);
+        assert!(stalled[0].rate.is_some() && stalled[1].rate.is_none());
+        assert!(stalled.iter().all(|m| m.stall.is_some()));
+        assert!(
+            schedule
+                .for_server(&registry::HYBRID_BLOCKING, &Step::ALL)
+                .iter()
+                .all(|m| m.step != Step::Stalled)
+        );
+        let tokio: Vec<_> = tokio
+            .into_iter()
+            .filter(|m| m.step != Step::Stalled)
+            .collect();
         let throughput = &tokio[tokio.len() - 2];
         assert_eq!((throughput.connections, throughput.rate), (64, None));
         assert_eq!(throughput.pipeline, 1);

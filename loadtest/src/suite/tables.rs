@@ -199,6 +199,38 @@ pub fn throughput(results: &Results) -> String {
     table
 }
 
+/// The stalled server, open and closed loop: the percentiles counted from
+/// when each request was meant to go out, and from when it went out.
+pub fn stalled(results: &Results) -> String {
+    let mut table = String::from(
+        "| server | loop | requests/s | p50 | p99 | p99.9 | max | p99 uncorrected | max uncorrected |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for run in results.of(Step::Stalled) {
+        let report = &run.report;
+        let request = &report.latency_us.request;
+        let uncorrected = report.latency_us.request_uncorrected.as_ref();
+        let _ = writeln!(
+            table,
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            run.server,
+            if run.rate.is_some() {
+                "open, on schedule"
+            } else {
+                "closed, next after answer"
+            },
+            report.throughput_rps,
+            micros(request.p50),
+            micros(request.p99),
+            micros(request.p999),
+            micros(request.max),
+            percentile(uncorrected, |p| p.p99),
+            percentile(uncorrected, |p| p.max),
+        );
+    }
+    table
+}
+
 /// What a thread per connection costs: the thread-per-connection server at
 /// every step, and every other server at 10k connections for contrast.
 pub fn threads(results: &Results) -> String {
