@@ -243,6 +243,9 @@ pub struct Interval {
     pub failures: u64,
     /// Latency of the requests answered in this interval.
     pub latency: Latency,
+    /// The same, per request kind: under a mixed load the slow kind fills
+    /// the p99, and ECHO's own p99 is the one that shows a stall.
+    pub by_kind: BTreeMap<Kind, Latency>,
 }
 
 impl Interval {
@@ -251,6 +254,9 @@ impl Interval {
         self.requests_ok += other.requests_ok;
         self.failures += other.failures;
         self.latency.merge(&other.latency);
+        for (&kind, latency) in &other.by_kind {
+            self.by_kind.entry(kind).or_default().merge(latency);
+        }
     }
 }
 
@@ -316,6 +322,7 @@ impl Measured {
         let interval = self.interval(at);
         interval.requests_ok += 1;
         interval.latency.record(latency);
+        interval.by_kind.entry(kind).or_default().record(latency);
     }
 
     /// Interval `index`, created (with those before it) if need be.

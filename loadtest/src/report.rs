@@ -105,11 +105,17 @@ pub struct IntervalReport {
     pub p99: u64,
     /// The slowest answer (µs).
     pub max: u64,
+    /// The same per request kind that was answered in the interval.
+    pub by_request: BTreeMap<Kind, Percentiles>,
+    /// Whether the interval lies wholly inside the request phase (the last
+    /// one holds only the answers that came after the end).
+    pub complete: bool,
 }
 
 impl IntervalReport {
-    /// Every interval of `measured`, each `length` long.
-    pub fn all(measured: &Measured, length: Duration) -> Vec<IntervalReport> {
+    /// Every interval of `measured`, each `length` long, of a request phase
+    /// `duration_s` long.
+    pub fn all(measured: &Measured, length: Duration, duration_s: f64) -> Vec<IntervalReport> {
         let seconds = length.as_secs_f64().max(1e-3);
         measured
             .intervals
@@ -124,6 +130,12 @@ impl IntervalReport {
                     p50: latency.p50,
                     p99: latency.p99,
                     max: latency.max,
+                    by_request: interval
+                        .by_kind
+                        .iter()
+                        .map(|(&kind, latency)| (kind, latency.summary()))
+                        .collect(),
+                    complete: (index + 1) as f64 * seconds <= duration_s + 1e-3,
                 }
             })
             .collect()
@@ -331,7 +343,7 @@ impl Report {
                 request_uncorrected: open_loop.then(|| measured.request_uncorrected.summary()),
             },
             by_request,
-            intervals: IntervalReport::all(measured, args.interval),
+            intervals: IntervalReport::all(measured, args.interval, duration),
             server: run.server.clone(),
             server_exited_after_s: run.server_exited_after_s,
             listen_overflows: run.listen_overflows,

@@ -353,6 +353,12 @@ fn latency_over_time_is_in_the_json_and_an_hdrhistogram_interval_log() {
         .sum();
     assert_eq!(answered.round() as u64, count(&report, &["requests_ok"]));
     assert_eq!(intervals[1]["start_s"].as_f64(), Some(0.5));
+    assert!(intervals[1]["complete"].as_bool().unwrap());
+    assert_eq!(
+        intervals[1]["by_request"]["echo"]["count"].as_f64(),
+        Some(intervals[1]["throughput_rps"].as_f64().unwrap() * 0.5),
+        "ECHO alone ran"
+    );
 
     // HdrHistogram's own reader accepts the log, and its histograms hold
     // every answer.
