@@ -146,68 +146,100 @@ fn series_chart(
     Ok(svg)
 }
 
-/// ECHO p99 under each mixed workload, one bar per server.
+/// ECHO p99 under each mixed workload: a panel per workload, a bar per
+/// server labelled with its short name, on one log scale so that a 70×
+/// gap looks like one.
 pub fn mixed(results: &Results) -> ChartResult {
-    let bars: Vec<(String, RGBColor, f64)> = results
-        .runs
+    let steps = [Step::MixedWork, Step::MixedSleep];
+    let bars_of = |step| -> Vec<(String, RGBColor, f64)> {
+        results
+            .of(step)
+            .filter_map(|run| {
+                let p99 = run.report.kind(Kind::Echo)?.p99 as f64;
+                Some((short_name(&run.server), colour(&run.server), p99.max(1.0)))
+            })
+            .collect()
+    };
+    let max_y = steps
         .iter()
-        .filter(|run| matches!(run.step, Step::MixedWork | Step::MixedSleep))
-        .filter_map(|run| {
-            let p99 = run.report.kind(Kind::Echo)?.p99 as f64;
-            Some((
-                format!("{} {}", short_name(run), run.step),
-                colour(&run.server),
-                p99.max(1.0),
-            ))
-        })
-        .collect();
-    let max_y = bars.iter().map(|b| b.2).fold(10.0, f64::max) * 2.0;
+        .flat_map(|&step| bars_of(step))
+        .map(|b| b.2)
+        .fold(10.0, f64::max)
+        * 2.0;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
+        let root = root
+            .titled(
                 "ECHO p99 under mixed load (lower is better)",
                 ("sans-serif", 18),
             )
-            .margin(12)
-            .x_label_area_size(60)
-            .y_label_area_size(70)
-            .build_cartesian_2d(
-                (0..bars.len().saturating_sub(1)).into_segmented(),
-                (1f64..max_y).log_scale(),
-            )
             .map_err(chart_error)?;
-        let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(bars.len().max(1))
-            .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .y_desc("ECHO p99 (µs)")
-            .draw()
-            .map_err(chart_error)?;
-        chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 1.0),
-                        (SegmentValue::Exact(i + 1), b.2),
-                    ],
-                    b.1.filled(),
-                );
-                bar.set_margin(0, 0, 12, 12);
-                bar
-            }))
-            .map_err(chart_error)?;
+        let panels = root.split_evenly((1, 2));
+        for (panel, step) in panels.iter().zip(steps) {
+            bar_panel(panel, &step.to_string(), &bars_of(step), max_y)?;
+        }
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
+}
+
+/// One panel of [`mixed`]: labelled bars on a log scale.
+fn bar_panel(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    title: &str,
+    bars: &[(String, RGBColor, f64)],
+    max_y: f64,
+) -> anyhow::Result<()> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 15))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            (0..bars.len().saturating_sub(1)).into_segmented(),
+            (1f64..max_y).log_scale(),
+        )
+        .map_err(chart_error)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(bars.len().max(1))
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.0.clone()).unwrap_or_default(),
+            _ => String::new(),
+        })
+        .label_style(("sans-serif", 12))
+        .y_label_formatter(&|y| micros_label(*y))
+        .y_desc("ECHO p99")
+        .draw()
+        .map_err(chart_error)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 1.0),
+                    (SegmentValue::Exact(i + 1), b.2),
+                ],
+                b.1.filled(),
+            );
+            bar.set_margin(0, 0, 6, 6);
+            bar
+        }))
+        .map_err(chart_error)?;
+    Ok(())
+}
+
+/// A tick label in the unit a reader takes in: 100 µs, 10 ms, 1 s.
+fn micros_label(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{:.0} s", us / 1e6)
+    } else if us >= 1e3 {
+        format!("{:.0} ms", us / 1e3)
+    } else {
+        format!("{us:.0} µs")
+    }
 }
 
 /// A line of the over-time chart: its colour, its server, its points.
@@ -291,9 +323,14 @@ pub fn over_time(results: &Results, step: Step) -> ChartResult {
     Ok(svg)
 }
 
-/// A server's name short enough for a bar's label: `03`, `go`.
-fn short_name(run: &Run) -> &str {
-    run.server.split('-').next().unwrap_or(&run.server)
+/// A server's name short enough for a bar's label: `03`, `02 pool`,
+/// `02 thr/conn`, `go`.
+fn short_name(server: &str) -> String {
+    match server {
+        "02-thread-pool" => "02 pool".to_owned(),
+        "02-per-connection" => "02 thr/conn".to_owned(),
+        other => other.split('-').next().unwrap_or(other).to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -317,6 +354,13 @@ mod tests {
             assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
         }
         assert!(latency(&results).unwrap().contains("03-async-tokio"));
-        assert!(mixed(&results).unwrap().contains("03 mixed-work"));
+        let mixed_svg = mixed(&results).unwrap();
+        assert!(
+            mixed_svg.contains("\n03\n") && mixed_svg.contains("\nmixed-work\n"),
+            "{mixed_svg}"
+        );
+        assert_eq!(short_name("02-per-connection"), "02 thr/conn");
+        assert_eq!(short_name("node-peer"), "node");
+        assert_eq!(micros_label(20_000.0), "20 ms");
     }
 }
