@@ -27,6 +27,14 @@ pub enum Mode {
     Open,
 }
 
+/// Above this 99th percentile of send lag (µs), an open-loop tester did
+/// not offer the rate it was asked for: the run is tester-limited.
+pub const TESTER_LAG_LIMIT_US: u64 = 10_000;
+
+/// Above this share of its processes' CPU, the tester may be the
+/// bottleneck (the cores are shared with the server).
+pub const TESTER_BUSY_SHARE: f64 = 0.85;
+
 /// Everything `loadtest run` reports. Field names are the JSON contract.
 ///
 /// `Option` fields are read with `Option::deserialize` so that they too
@@ -186,10 +194,11 @@ pub struct ServerReport {
     /// (RSS loaded − RSS before) / handshaked connections.
     #[serde(deserialize_with = "Option::deserialize")]
     pub bytes_per_connection: Option<u64>,
-    /// Kernel TCP memory added with the connections (all sockets, both
-    /// ends: not in any process's RSS).
+    /// Growth of the kernel's socket slabs with the connections
+    /// (`/proc/slabinfo`, [`crate::server_stats::SOCKET_SLABS`]): whole
+    /// machine, both ends of each connection, in no process's RSS.
     #[serde(deserialize_with = "Option::deserialize")]
-    pub kernel_tcp_bytes: Option<u64>,
+    pub kernel_slab_bytes: Option<u64>,
     /// Server processes sampled (summed).
     pub processes: u64,
 }
@@ -214,7 +223,7 @@ impl ServerReport {
     pub fn new(
         samples: &ServerSamples,
         connections: u64,
-        kernel_tcp_bytes: Option<u64>,
+        kernel_slab_bytes: Option<u64>,
     ) -> ServerReport {
         let ServerSamples {
             before,
@@ -238,9 +247,18 @@ impl ServerReport {
                 .max(most_seen.context_switches)
                 .saturating_sub(requests_start.context_switches),
             bytes_per_connection: (connections > 0).then(|| grown / connections),
-            kernel_tcp_bytes,
+            kernel_slab_bytes,
             processes: loaded.processes,
         }
+    }
+
+    /// The kernel's memory for the server's end of one connection: half
+    /// the socket slabs' growth, since the tester's end of a loopback
+    /// connection is made of the same objects (an epoll entry aside: a
+    /// server that blocks in `read` has none, so for it this is ~2% high).
+    pub fn kernel_bytes_per_connection(&self, connections: u64) -> Option<u64> {
+        let slab = self.kernel_slab_bytes?;
+        (connections > 0).then(|| slab / connections / 2)
     }
 
     /// Threads added with the connections (02 per connection: one each).
@@ -354,6 +372,25 @@ impl Report {
         report
     }
 
+    /// Why this run may have measured the tester rather than the server,
+    /// in a few words: it fell behind its open-loop schedule (the rate it
+    /// reports was not offered on time) or used nearly all of its CPU.
+    /// `None`: the server was the limit.
+    pub fn tester_limit(&self) -> Option<String> {
+        let mut reasons = Vec::new();
+        if let Some(lag) = self
+            .tester
+            .send_lag_p99_us
+            .filter(|&lag| lag > TESTER_LAG_LIMIT_US)
+        {
+            reasons.push(format!("sent 1% over {:.0} ms late", lag as f64 / 1000.0));
+        }
+        if self.tester.cpu_share > TESTER_BUSY_SHARE {
+            reasons.push(format!("CPU {:.0}% busy", self.tester.cpu_share * 100.0));
+        }
+        (!reasons.is_empty()).then(|| reasons.join(", "))
+    }
+
     /// Reasons a reader should doubt the figures, in words.
     fn doubts(&self, args: &LoadSpec) -> Vec<String> {
         let mut doubts = Vec::new();
@@ -363,14 +400,14 @@ impl Report {
                 self.handshakes_ok, self.connections_requested
             ));
         }
-        if self.tester.cpu_share > 0.85 {
+        if self.tester.cpu_share > TESTER_BUSY_SHARE {
             doubts.push(format!(
                 "the tester used {:.0}% of its processes' CPU: it may be the bottleneck (try --processes)",
                 self.tester.cpu_share * 100.0
             ));
         }
         if let (Some(lag), Some(rate)) = (self.tester.send_lag_p99_us, args.rate) {
-            if lag > 10_000 {
+            if lag > TESTER_LAG_LIMIT_US {
                 doubts.push(format!(
                     "the tester fell behind its schedule of {rate} requests/s: 1% of requests went out \
                      more than {:.1} ms late (a request the server held up is timed from its \
@@ -537,11 +574,16 @@ impl fmt::Display for Report {
             if let Some(per) = server.bytes_per_connection {
                 writeln!(f, "             {per} bytes of RSS per connection")?;
             }
-            if let Some(kernel) = server.kernel_tcp_bytes {
+            if let Some(kernel) = server.kernel_slab_bytes {
                 writeln!(
                     f,
-                    "             kernel TCP memory +{:.1} MiB (both ends, not in RSS)",
-                    mib(kernel)
+                    "             kernel socket slabs +{:.1} MiB (both ends, not in RSS){}",
+                    mib(kernel),
+                    server
+                        .kernel_bytes_per_connection(self.handshakes_ok)
+                        .map_or(String::new(), |per| format!(
+                            ": ~{per} bytes for the server's end of each connection"
+                        ))
                 )?;
             }
         }

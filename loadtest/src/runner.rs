@@ -77,7 +77,7 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     let plan = Split::new(args, fd_limit, machine.port_range);
 
     let before = sample_server(args)?;
-    let kernel_before = server_stats::kernel_tcp_bytes();
+    let kernel_before = server_stats::kernel_slab_bytes();
     let overflows_before = server_stats::listen_overflows();
     let started = Instant::now();
 
@@ -117,7 +117,7 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     // From here on, a server that has ended is a finding, not an error.
     let mut exited_at = None;
     let loaded = sample_or_note_exit(args, &mut exited_at);
-    let kernel_loaded = server_stats::kernel_tcp_bytes();
+    let kernel_loaded = server_stats::kernel_slab_bytes();
 
     bar.set_length(0);
     bar.set_style(

@@ -1,10 +1,13 @@
 //! The server's side of a run, read from `/proc`: its memory, threads and
-//! context switches, the kernel's TCP memory and listen-queue overflows.
+//! context switches, the kernel's memory for sockets and listen-queue
+//! overflows.
 //!
 //! The figure this repository leads with, memory per connection, is the
-//! server's RSS growth divided by the connections added. The kernel's own
-//! socket buffers are not in any process's RSS, so they are reported
-//! beside it (`kernel_tcp_bytes`), not hidden.
+//! server's RSS growth divided by the connections added. What the kernel
+//! allocates for each socket (the TCP socket itself, its inode, its open
+//! file, its dentry, its epoll entry) is in no process's RSS, so it is
+//! measured beside it from `/proc/slabinfo` (`kernel_slab_bytes`), not
+//! hidden.
 
 use std::fs;
 
@@ -87,22 +90,46 @@ pub fn parse_status(status: &str) -> Option<ProcSample> {
     })
 }
 
-/// Memory the kernel holds for TCP sockets, all processes together (the
-/// `mem` pages of `/proc/net/sockstat`).
-pub fn kernel_tcp_bytes() -> Option<u64> {
-    let sockstat = fs::read_to_string("/proc/net/sockstat").ok()?;
-    parse_sockstat_tcp_pages(&sockstat).map(|pages| pages * page_size())
+/// The kernel's slab caches that grow with each open TCP connection. An
+/// idle connection holds no packet buffers, so these are its whole kernel
+/// cost: the socket (`TCP`, `TCPv6`), its inode (`sock_inode_cache`), the
+/// open file (`filp`) and its name (`dentry`), and, for a process that
+/// waits with epoll, its registration (`eventpoll_epi`, `eventpoll_pwq`).
+pub const SOCKET_SLABS: [&str; 7] = [
+    "TCP",
+    "TCPv6",
+    "sock_inode_cache",
+    "filp",
+    "dentry",
+    "eventpoll_epi",
+    "eventpoll_pwq",
+];
+
+/// Memory in the [`SOCKET_SLABS`], whole machine (every process, both
+/// ends of every loopback connection), counted as the pages their slabs
+/// take. `None` where `/proc/slabinfo` cannot be read (it needs root).
+pub fn kernel_slab_bytes() -> Option<u64> {
+    let slabinfo = fs::read_to_string("/proc/slabinfo").ok()?;
+    parse_slab_pages(&slabinfo, &SOCKET_SLABS).map(|pages| pages * page_size())
 }
 
-fn parse_sockstat_tcp_pages(sockstat: &str) -> Option<u64> {
-    let line = sockstat.lines().find(|line| line.starts_with("TCP:"))?;
-    let mut words = line.split_whitespace();
-    while let Some(word) = words.next() {
-        if word == "mem" {
-            return words.next()?.parse().ok();
+/// Sums the pages of the named caches: `<num_slabs> × <pagesperslab>`
+/// (columns 14 and 5 of slabinfo 2.1). Pages rather than objects: a
+/// half-empty slab still holds its pages.
+fn parse_slab_pages(slabinfo: &str, caches: &[&str]) -> Option<u64> {
+    let mut pages = 0;
+    let mut found = false;
+    for line in slabinfo.lines() {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        if columns.first().is_none_or(|name| !caches.contains(name)) {
+            continue;
         }
+        let pages_per_slab: u64 = columns.get(5)?.parse().ok()?;
+        let slabs: u64 = columns.get(14)?.parse().ok()?;
+        pages += slabs * pages_per_slab;
+        found = true;
     }
-    None
+    found.then_some(pages)
 }
 
 /// Connections dropped because a listen queue was full, since boot
@@ -170,7 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_status_sockstat_and_netstat() {
+    fn parses_status_slabinfo_and_netstat() {
         let status = "Name:\tx\nVmSize:\t 9000 kB\nVmHWM:\t  200 kB\nVmRSS:\t  150 kB\nThreads:\t3\n\
                       voluntary_ctxt_switches:\t10\nnonvoluntary_ctxt_switches:\t5\n";
         assert_eq!(
@@ -184,13 +211,18 @@ mod tests {
                 processes: 1
             })
         );
-        let sockstat = "sockets: used 10\nTCP: inuse 3 orphan 0 tw 9 alloc 3 mem 467\n";
-        assert_eq!(parse_sockstat_tcp_pages(sockstat), Some(467));
+        let slabinfo = "slabinfo - version: 2.1\n\
+            # name <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n\
+            TCP 65 117 2368 13 8 : tunables 0 0 0 : slabdata 9 9 0\n\
+            TCPv6 26 26 2496 13 8 : tunables 0 0 0 : slabdata 2 2 0\n\
+            filp 357 357 192 21 1 : tunables 0 0 0 : slabdata 17 18 0\n";
+        assert_eq!(parse_slab_pages(slabinfo, &["TCP", "filp"]), Some(9 * 8 + 18));
+        assert_eq!(parse_slab_pages(slabinfo, &["dentry"]), None);
         let netstat = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 12 14\n";
         assert_eq!(
             parse_netstat(netstat, "TcpExt:", "ListenOverflows"),
             Some(12)
         );
-        assert!(kernel_tcp_bytes().is_some() && listen_overflows().is_some());
+        assert!(listen_overflows().is_some());
     }
 }

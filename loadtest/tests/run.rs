@@ -112,7 +112,7 @@ fn a_closed_loop_run_reports_the_json_contract() {
         "rss_bytes_peak",
         "threads",
         "bytes_per_connection",
-        "kernel_tcp_bytes",
+        "kernel_slab_bytes",
     ] {
         assert!(server_side.get(field).is_some(), "server.{field}");
     }

@@ -2,11 +2,12 @@
 //! book includes beside the tables.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use registry::Step;
 
 use crate::metrics::Kind;
 use crate::suite::data::{Results, Run};
-use crate::suite::tables::bytes_per_connection;
+use crate::suite::tables::{bytes_per_connection, micros};
 
 /// One colour per registry entry, in registry order.
 const COLOURS: [RGBColor; registry::SERVERS.len()] = [
@@ -33,12 +34,41 @@ fn chart_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
     anyhow::anyhow!("drawing a chart: {error:?}")
 }
 
+/// Every chart's size.
+const SIZE: (u32, u32) = (760, 440);
+
+/// The line along the bottom of every chart: a chart copied out of the
+/// book still says where and when it was measured.
+fn stamp_text(results: &Results) -> String {
+    format!(
+        "{} cores shared by client and server · commit {} · {}",
+        results.stamp.cores, results.stamp.commit, results.stamp.date
+    )
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// A white canvas of [`SIZE`] with the stamp along its bottom; returns the
+/// area above the stamp, for the chart.
+fn stamped_canvas<'a>(svg: &'a mut String, results: &Results) -> anyhow::Result<Area<'a>> {
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(chart_error)?;
+    let style = ("sans-serif", 11).into_font().color(&RGBColor(90, 90, 90));
+    root.draw(&Text::new(
+        stamp_text(results),
+        (10, SIZE.1 as i32 - 16),
+        style,
+    ))
+    .map_err(chart_error)?;
+    Ok(root.margin(0, 18, 0, 0))
+}
+
 /// p50 and p99 request latency against connections, per server (log-log).
 pub fn latency(results: &Results) -> ChartResult {
     series_chart(
         results,
-        "Request latency vs connections, where all were served (p99 solid, p50 thin)",
-        "latency (µs)",
+        "Request latency vs connections (lower is better)",
+        "request latency",
         &[("p99", false), ("p50", true)],
         |run, which| {
             let request = &run.report.latency_us.request;
@@ -56,9 +86,9 @@ pub fn latency(results: &Results) -> ChartResult {
 pub fn memory(results: &Results) -> ChartResult {
     series_chart(
         results,
-        "Server RSS per connection vs connections",
+        "Server RSS per connection vs connections (lower is better)",
         "bytes of RSS per connection",
-        &[("bytes_per_connection", false)],
+        &[("bytes", false)],
         |run, _| {
             bytes_per_connection(run)
                 .filter(|&b| b > 0)
@@ -81,27 +111,32 @@ fn series_chart(
         .servers()
         .flat_map(|server| {
             let value = &value;
-            series.iter().map(move |&(which, dashed)| {
+            series.iter().map(move |&(which, thin)| {
                 // Only steps where every connection was served: a latency
                 // measured on the one client 01 served out of 100k would
-                // say nothing about 100k.
+                // say nothing about 100k. Those steps get a cross instead.
                 let line = results
                     .of(Step::Staircase)
                     .filter(|r| r.server == server.name && r.all_served())
                     .filter_map(|r| Some((r.connections.max(1) as f64, value(r, which)?)))
                     .collect::<Vec<_>>();
-                (colour(server.name), server.name, dashed, line)
+                (colour(server.name), server.name, thin, line)
             })
         })
         .collect();
-    let all: Vec<(f64, f64)> = points.iter().flat_map(|p| p.3.iter().copied()).collect();
+    let crosses = stopped_serving(results, |run| value(run, series[0].0));
+    let all: Vec<(f64, f64)> = points
+        .iter()
+        .flat_map(|p| p.3.iter().copied())
+        .chain(crosses.iter().map(|c| c.1))
+        .collect();
     let max_x = all.iter().map(|p| p.0).fold(10.0, f64::max) * 1.5;
     let max_y = all.iter().map(|p| p.1).fold(10.0, f64::max) * 2.0;
     let min_y = all.iter().map(|p| p.1).fold(max_y, f64::min).max(1.0) / 2.0;
+    let is_latency = series.len() > 1;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_error)?;
+        let root = stamped_canvas(&mut svg, results)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
@@ -112,38 +147,122 @@ fn series_chart(
         chart
             .configure_mesh()
             .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            .y_label_formatter(&|y| {
+                if is_latency {
+                    micros_label(*y)
+                } else {
+                    round_bytes_label(*y)
+                }
+            })
             .x_desc("connections")
             .y_desc(y_label)
             .draw()
             .map_err(chart_error)?;
-        for (colour, name, dashed, line) in points {
+        for (colour, name, thin, line) in points {
             if line.is_empty() {
                 continue;
             }
-            let style = ShapeStyle::from(&colour).stroke_width(if dashed { 1 } else { 2 });
+            let style = ShapeStyle::from(&colour).stroke_width(if thin { 1 } else { 3 });
             let drawn = chart
                 .draw_series(LineSeries::new(line.clone(), style))
                 .map_err(chart_error)?;
-            if !dashed {
+            if !thin {
                 drawn.label(name).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
                 });
             }
             chart
                 .draw_series(line.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
                 .map_err(chart_error)?;
         }
+        if is_latency {
+            // Which line is which percentile, said in the legend itself.
+            for (label, width) in [("p99: thick line", 3), ("p50: thin line", 1)] {
+                chart
+                    .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), BLACK))
+                    .map_err(chart_error)?
+                    .label(label)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(width))
+                    });
+            }
+        }
+        draw_crosses(&mut chart, &crosses)?;
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
+            .label_font(("sans-serif", 12))
             .draw()
             .map_err(chart_error)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
+}
+
+/// Where a server stopped serving every connection: its colour, the point
+/// (connections, its value there) and what happened, e.g. `1 of 10 served`.
+type StopMark = (RGBColor, (f64, f64), String);
+
+/// The first staircase step of each server where not every connection was
+/// served, placed at its value there (when it has one).
+fn stopped_serving(results: &Results, value: impl Fn(&Run) -> Option<f64>) -> Vec<StopMark> {
+    results
+        .servers()
+        .filter_map(|server| {
+            let run = results
+                .of(Step::Staircase)
+                .find(|r| r.server == server.name && !r.all_served())?;
+            let y = value(run)?;
+            let text = format!(
+                "{}: {} of {} served",
+                short_name(&run.server),
+                run.report.handshakes_ok,
+                run.report.connections_requested
+            );
+            Some((colour(server.name), (run.connections as f64, y), text))
+        })
+        .collect()
+}
+
+type LogLog<'a> = ChartContext<
+    'a,
+    SVGBackend<'a>,
+    Cartesian2d<
+        plotters::coord::combinators::LogCoord<f64>,
+        plotters::coord::combinators::LogCoord<f64>,
+    >,
+>;
+
+/// A cross and its words at each [`StopMark`], with one legend entry.
+fn draw_crosses(chart: &mut LogLog, crosses: &[StopMark]) -> anyhow::Result<()> {
+    if crosses.is_empty() {
+        return Ok(());
+    }
+    chart
+        .draw_series(
+            crosses
+                .iter()
+                .map(|(colour, at, _)| Cross::new(*at, 7, colour.stroke_width(3))),
+        )
+        .map_err(chart_error)?
+        .label("×: not every connection served")
+        .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
+    chart
+        .draw_series(crosses.iter().map(|(colour, at, text)| {
+            // Ending left of the cross: the last step is at the right edge.
+            Text::new(
+                format!("{text}  "),
+                *at,
+                ("sans-serif", 11)
+                    .into_font()
+                    .color(colour)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+            )
+        }))
+        .map_err(chart_error)?;
+    Ok(())
 }
 
 /// ECHO p99 under each mixed workload: a panel per workload, a bar per
@@ -168,8 +287,7 @@ pub fn mixed(results: &Results) -> ChartResult {
         * 2.0;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_error)?;
+        let root = stamped_canvas(&mut svg, results)?;
         let root = root
             .titled(
                 "ECHO p99 under mixed load (lower is better)",
@@ -228,7 +346,29 @@ fn bar_panel(
             bar
         }))
         .map_err(chart_error)?;
+    // The value on each bar: a log scale shows the ratio, the label the size.
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            Text::new(
+                micros(b.2 as u64),
+                (SegmentValue::CenterOf(i), b.2 * 1.15),
+                TextStyle::from(("sans-serif", 12)).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )
+        }))
+        .map_err(chart_error)?;
     Ok(())
+}
+
+/// A byte tick label at 1, 2 and 5 × 10ⁿ only: a log axis labelled at
+/// every minor tick is a column of numbers nobody reads.
+fn round_bytes_label(bytes: f64) -> String {
+    let magnitude = 10f64.powf(bytes.log10().floor());
+    let leading = (bytes / magnitude).round() as u64;
+    if [1, 2, 5].contains(&leading) && (bytes / magnitude - leading as f64).abs() < 0.01 {
+        format!("{bytes:.0} B")
+    } else {
+        String::new()
+    }
 }
 
 /// A tick label in the unit a reader takes in: 100 µs, 10 ms, 1 s.
@@ -279,8 +419,7 @@ pub fn over_time(results: &Results, step: Step) -> ChartResult {
     let min_y = all.iter().map(|p| p.1).fold(max_y, f64::min).max(0.01) / 2.0;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_error)?;
+        let root = stamped_canvas(&mut svg, results)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!("ECHO p99 second by second, {step} (lower is better)"),
@@ -294,9 +433,9 @@ pub fn over_time(results: &Results, step: Step) -> ChartResult {
         chart
             .configure_mesh()
             .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y}"))
+            .y_label_formatter(&|y| micros_label(y * 1000.0))
             .x_desc("seconds into the run")
-            .y_desc("ECHO p99 of that second (ms)")
+            .y_desc("ECHO p99 of that second")
             .draw()
             .map_err(chart_error)?;
         for (colour, name, points) in lines {
@@ -354,6 +493,18 @@ mod tests {
             assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
         }
         assert!(latency(&results).unwrap().contains("03-async-tokio"));
+        assert!(latency(&results).unwrap().contains("p99: thick line"));
+        for svg in [latency(&results).unwrap(), mixed(&results).unwrap()] {
+            assert!(svg.contains("cores shared by client and server · commit"));
+        }
+        let refused = results_with(&[
+            ("02-thread-pool", Step::Staircase, 100, 100),
+            ("02-thread-pool", Step::Staircase, 1000, 128),
+            ("02-thread-pool", Step::Staircase, 10_000, 128),
+        ]);
+        let svg = latency(&refused).unwrap();
+        assert!(svg.contains("02 pool: 128 of 1000 served"), "{svg}");
+        assert!(!svg.contains("of 10000 served"), "the first such step only");
         let mixed_svg = mixed(&results).unwrap();
         assert!(
             mixed_svg.contains("\n03\n") && mixed_svg.contains("\nmixed-work\n"),
@@ -362,5 +513,7 @@ mod tests {
         assert_eq!(short_name("02-per-connection"), "02 thr/conn");
         assert_eq!(short_name("node-peer"), "node");
         assert_eq!(micros_label(20_000.0), "20 ms");
+        assert_eq!(round_bytes_label(2000.0), "2000 B");
+        assert_eq!(round_bytes_label(3000.0), "");
     }
 }

@@ -165,7 +165,7 @@ pub(crate) mod tests {
                 threads: 4,
                 context_switches: 10_000,
                 bytes_per_connection: Some(1500),
-                kernel_tcp_bytes: Some(0),
+                kernel_slab_bytes: Some(0),
                 processes: 1,
             }),
             listen_overflows: Some(0),

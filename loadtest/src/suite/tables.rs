@@ -89,35 +89,101 @@ pub fn bytes_per_connection(run: &Run) -> Option<u64> {
         .filter(|_| run.report.handshakes_ok >= FEWEST_FOR_A_FIGURE)
 }
 
-/// The staircase, for one server or all.
+/// The staircase, for one server or all: what each connection got, then
+/// what it cost. Two tables rather than one wide one, so that a page
+/// 1280 px wide shows every column.
 pub fn staircase(results: &Results, only: Option<&str>) -> String {
-    let mut table = String::from(
-        "| server | connections | server processes | requests/s | what happened | p50 | p99 | p99.9 | RSS loaded | RSS per connection | threads |\n\
-         |---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for run in results
+    let runs: Vec<&Run> = results
         .of(Step::Staircase)
         .filter(|r| only.is_none_or(|name| name == r.server))
-    {
+        .collect();
+    format!(
+        "{}\n{}",
+        staircase_latency(&runs),
+        staircase_memory(&runs)
+    )
+}
+
+/// [`outcome`], and a mark when the tester, not the server, set the pace.
+fn outcome_and_limit(run: &Run) -> String {
+    match run.report.tester_limit() {
+        Some(why) => format!("{}; **tester-limited** ({why})", outcome(run)),
+        None => outcome(run),
+    }
+}
+
+/// Who set the pace of a run: "server", or **tester-limited** and why.
+pub fn limited_by(run: &Run) -> String {
+    let report = &run.report;
+    let load = format!(
+        "CPU {:.0}%{}",
+        report.tester.cpu_share * 100.0,
+        report
+            .tester
+            .send_lag_p99_us
+            .map_or(String::new(), |lag| format!(", lag {}", micros(lag)))
+    );
+    match report.tester_limit() {
+        Some(why) => format!("**tester-limited** ({why})"),
+        None => format!("server (tester {load})"),
+    }
+}
+
+fn staircase_latency(runs: &[&Run]) -> String {
+    let mut table = String::from(
+        "| server | connections | requests/s | what happened | p50 | p99 | p99 uncorrected | p99.9 | samples | limited by |\n\
+         |---|---:|---:|---|---:|---:|---:|---:|---:|---|\n",
+    );
+    for run in runs {
         let report = &run.report;
         let request = &report.latency_us.request;
-        let server = report.server.as_ref();
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
             run.server,
             run.connections,
-            run.server_processes,
             report.throughput_rps,
             outcome(run),
             micros(request.p50),
             micros(request.p99),
+            percentile(report.latency_us.request_uncorrected.as_ref(), |p| p.p99),
             micros(request.p999),
-            server.map_or("–".to_owned(), |s| format!(
-                "{} MiB",
-                mib(s.rss_bytes_loaded)
-            )),
-            bytes_per_connection(run).map_or("–".to_owned(), |b| format!("{b} B")),
+            request.count,
+            limited_by(run),
+        );
+    }
+    table
+}
+
+/// The kernel's part of a connection, where enough of them were held for
+/// the slabs' page-sized steps to average out.
+pub fn kernel_bytes_per_connection(run: &Run) -> Option<u64> {
+    let server = run.report.server.as_ref()?;
+    server
+        .kernel_bytes_per_connection(run.report.handshakes_ok)
+        .filter(|_| run.report.handshakes_ok >= FEWEST_FOR_A_FIGURE)
+}
+
+fn staircase_memory(runs: &[&Run]) -> String {
+    let mut table = String::from(
+        "| server | connections | server processes | RSS loaded | RSS per connection | kernel per connection | together | threads |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let bytes = |b: Option<u64>| b.map_or("–".to_owned(), |b| format!("{b} B"));
+    for run in runs {
+        let server = run.report.server.as_ref();
+        let user = bytes_per_connection(run);
+        let kernel = kernel_bytes_per_connection(run);
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            run.server,
+            run.connections,
+            run.server_processes,
+            server.map_or("–".to_owned(), |s| format!("{} MiB", mib(s.rss_bytes_loaded))),
+            bytes(user),
+            bytes(kernel),
+            bytes(user.zip(kernel).map(|(u, k)| u + k)),
             server.map_or("–".to_owned(), |s| s.threads.to_string()),
         );
     }
@@ -149,7 +215,7 @@ pub fn mixed(results: &Results) -> String {
             run.step,
             run.connections,
             report.throughput_rps,
-            outcome(run),
+            outcome_and_limit(run),
             percentile(echo, |p| p.p50),
             percentile(echo, |p| p.p99),
             percentile(echo, |p| p.p999),
@@ -181,7 +247,7 @@ pub fn throughput(results: &Results) -> String {
         let report = &run.report;
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {:.0} | {} | {} | {:.0}% | {} | {} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {:.0}%{} | {} | {} |",
             run.server,
             run.connections,
             report.pipeline,
@@ -189,6 +255,11 @@ pub fn throughput(results: &Results) -> String {
             micros(report.latency_us.request.p50),
             micros(report.latency_us.request.p99),
             report.tester.cpu_share * 100.0,
+            if report.tester_limit().is_some() {
+                " **tester-limited**"
+            } else {
+                ""
+            },
             report.tester.processes,
             report
                 .server
@@ -289,13 +360,38 @@ mod tests {
         let table = staircase(&results, None);
         assert!(
             table.contains(
-                "| 03-async-tokio | 10 | 1 | 999 | all served | 90 µs | 1.5 ms | 15 ms | 3.0 MiB | – | 4 |"
+                "| 03-async-tokio | 10 | 999 | all served | 90 µs | 1.5 ms | 1.4 ms | 15 ms | 1000 | server (tester CPU 20%, lag 100 µs) |"
             ),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 03-async-tokio | 10 | 1 | 3.0 MiB | – | – | – | 4 |"),
             "{table}"
         );
         assert!(table.contains("| 1500 B |"), "{table}");
         assert!(table.contains("256 of 1000 served, 744 busy"), "{table}");
         assert!(!staircase(&results, Some("02-thread-pool")).contains("03-async-tokio"));
+    }
+
+    #[test]
+    fn a_run_whose_tester_fell_behind_says_so_and_kernel_bytes_are_the_servers_half() {
+        let mut results = results_with(&[("03-async-tokio", Step::Staircase, 10_000, 10_000)]);
+        let run = &mut results.runs[0];
+        run.report.tester.send_lag_p99_us = Some(62_000);
+        let server = run.report.server.as_mut().unwrap();
+        server.kernel_slab_bytes = Some(10_000 * 2 * 3000);
+        let table = staircase(&results, None);
+        assert!(
+            table.contains("| **tester-limited** (sent 1% over 62 ms late) |"),
+            "{table}"
+        );
+        assert!(table.contains("| 1500 B | 3000 B | 4500 B | 4 |"), "{table}");
+        results.runs[0].report.tester.send_lag_p99_us = Some(9_000);
+        results.runs[0].report.tester.cpu_share = 0.9;
+        assert!(
+            staircase(&results, None).contains("**tester-limited** (CPU 90% busy)"),
+            "CPU alone is enough"
+        );
     }
 
     #[test]
