@@ -14,8 +14,10 @@
 //! `SLEEP` (microseconds), and more threads: the rayon pool, and blocking
 //! threads that Tokio starts on demand (up to 512) while `SLEEP`s pile up.
 //! CPU work still needs cores: rayon keeps it off the I/O threads, it does
-//! not make it free. A job already running is not cancelled when its client
-//! leaves; its answer is simply dropped.
+//! not make it free. A `WORK` already running is not cancelled when its
+//! client leaves: while the task awaits the digest it does not watch the
+//! socket, so it learns that the client is gone only when it writes the
+//! answer (and the write fails).
 //!
 //! Memory per idle connection is the figure the book leads with, so a task
 //! keeps no buffers while it waits: the read buffer lives on the stack only
@@ -235,7 +237,10 @@ async fn work_on_rayon(units: u64) -> io::Result<u64> {
     // ANCHOR: ex07_solution
     let (answer, digest) = oneshot::channel();
     rayon::spawn(move || {
-        // If the connection is gone, nobody awaits the digest: dropped.
+        // The task awaits this even if its client has left (it does not
+        // watch the socket meanwhile); the send fails only if the task
+        // itself was dropped, as when the runtime shuts down. Not worth a
+        // panic, which in a rayon job would abort the process.
         let _ = answer.send(work(units));
     });
     digest

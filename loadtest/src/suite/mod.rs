@@ -335,6 +335,10 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("threads-summary.md", prose::threads_summary(results))?;
     page("peers-summary.md", prose::peers_summary(results))?;
     page("claims.md", prose::claims(results, &schedule))?;
+    page(
+        "mixed-arithmetic.md",
+        prose::mixed_arithmetic(results, &schedule),
+    )?;
     page("claims-pipelining.md", prose::pipelining_claims(results))?;
     write_file(out, "latency.svg", &charts::latency(results)?)?;
     write_file(out, "memory.svg", &charts::memory(results)?)?;

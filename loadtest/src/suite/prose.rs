@@ -7,6 +7,7 @@ use registry::Step;
 
 use crate::metrics::Kind;
 use crate::suite::data::Results;
+use crate::spec;
 use crate::suite::schedule::Schedule;
 use crate::suite::tables::{mib, micros, outcome};
 
@@ -72,6 +73,53 @@ pub fn summary(results: &Results, schedule: &Schedule) -> String {
                 three as f64 / four.max(1) as f64
             );
         }
+    }
+    text
+}
+
+/// The arithmetic of each mixed workload, worked before its result: how
+/// many of 03's worker threads (one per core) are inside a `WORK` or a
+/// `SLEEP` at any moment, on average, so that the gap between 03 and 04 is
+/// predicted before the table shows it.
+pub fn mixed_arithmetic(results: &Results, schedule: &Schedule) -> String {
+    let workers = results.stamp.cores.max(1);
+    let mut text = String::new();
+    for step in [Step::MixedWork, Step::MixedSleep] {
+        let Some(measurement) = schedule.measurements(step).into_iter().next() else {
+            continue;
+        };
+        let rate = measurement.rate.unwrap_or(0.0);
+        let (share, kind, each_s, source) = if step == Step::MixedWork {
+            // How long one WORK takes is measured, not assumed: 04's p50,
+            // where it runs on rayon and nothing else waits in front of it.
+            let Some(work) = results
+                .find(registry::HYBRID_BLOCKING.name, step, None)
+                .and_then(|run| run.report.kind(Kind::Work))
+            else {
+                continue;
+            };
+            (
+                measurement.mix.work,
+                "WORK",
+                work.p50 as f64 / 1e6,
+                format!("{} each (04's measured WORK p50)", micros(work.p50)),
+            )
+        } else {
+            (
+                measurement.mix.sleep,
+                "SLEEP",
+                spec::DEFAULT_SLEEP_MS as f64 / 1000.0,
+                format!("{} ms each", spec::DEFAULT_SLEEP_MS),
+            )
+        };
+        let per_second = f64::from(share) / 100.0 * rate;
+        let busy = per_second * each_s;
+        let _ = writeln!(
+            text,
+            "- **{step}**: {share}% of {rate:.0} requests/s are {kind}s, {per_second:.0} a second of {source}: \
+             {busy:.2} s of {kind} every second, so on average **{busy:.2} of 03's {workers} worker threads** \
+             are inside a {kind}. An ECHO that lands on one of those waits; 04 moves the {kind} off them.",
+        );
     }
     text
 }
@@ -335,6 +383,25 @@ mod tests {
             table.contains("multiplied the throughput by 4.0"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn the_mixed_arithmetic_multiplies_share_rate_and_duration() {
+        let mut results = results_with(&[
+            ("04-hybrid-blocking", Step::MixedWork, 100, 100),
+            ("04-hybrid-blocking", Step::MixedSleep, 100, 100),
+        ]);
+        results.stamp.cores = 2;
+        let mut work = results.runs[0].report.by_request[&Kind::Echo].clone();
+        work.p50 = 1000;
+        results.runs[0].report.by_request.insert(Kind::Work, work);
+        let text = mixed_arithmetic(&results, &Schedule::new(false));
+        // 10% of 2000/s × 1 ms = 0.2; 5% of 2000/s × 10 ms = 1.
+        assert!(
+            text.contains("0.20 s of WORK every second, so on average **0.20 of 03's 2 worker threads**"),
+            "{text}"
+        );
+        assert!(text.contains("**1.00 of 03's 2 worker threads**"), "{text}");
     }
 
     #[test]
