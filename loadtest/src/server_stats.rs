@@ -216,7 +216,10 @@ mod tests {
             TCP 65 117 2368 13 8 : tunables 0 0 0 : slabdata 9 9 0\n\
             TCPv6 26 26 2496 13 8 : tunables 0 0 0 : slabdata 2 2 0\n\
             filp 357 357 192 21 1 : tunables 0 0 0 : slabdata 17 18 0\n";
-        assert_eq!(parse_slab_pages(slabinfo, &["TCP", "filp"]), Some(9 * 8 + 18));
+        assert_eq!(
+            parse_slab_pages(slabinfo, &["TCP", "filp"]),
+            Some(9 * 8 + 18)
+        );
         assert_eq!(parse_slab_pages(slabinfo, &["dentry"]), None);
         let netstat = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 12 14\n";
         assert_eq!(

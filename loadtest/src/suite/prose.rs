@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use registry::Step;
 
 use crate::metrics::Kind;
-use crate::suite::data::Results;
 use crate::spec;
+use crate::suite::data::Results;
 use crate::suite::schedule::Schedule;
-use crate::suite::tables::{mib, micros, outcome};
+use crate::suite::tables::{kernel_bytes_per_connection, mib, micros, outcome};
 
 /// Sentences with the headline figures.
 pub fn summary(results: &Results, schedule: &Schedule) -> String {
@@ -281,20 +281,25 @@ const MEMORY_CLAIMS: [(&str, u64, f64); 2] = [
 /// The memory claims against the memory measured at the top step.
 pub fn claims(results: &Results, schedule: &Schedule) -> String {
     let top = schedule.top();
+    // A claim about a whole VM's memory covers the kernel's part too.
     let measured = |name| {
-        results
-            .find(name, Step::Staircase, Some(top))
-            .and_then(|run| run.report.server.as_ref()?.bytes_per_connection)
+        let run = results.find(name, Step::Staircase, Some(top))?;
+        let rss = run.report.server.as_ref()?.bytes_per_connection?;
+        Some((rss, kernel_bytes_per_connection(run)))
     };
     let mut table = format!(
-        "| claim | bytes per connection claimed | 03 measured at {top} connections | 04 measured at {top} connections |\n\
+        "| claim | bytes per connection claimed | 03 measured at {top} connections (RSS + kernel) | 04 measured at {top} connections (RSS + kernel) |\n\
          |---|---:|---:|---:|\n"
     );
     for (claim, connections, bytes) in MEMORY_CLAIMS {
         let claimed = bytes / connections as f64;
-        let cell = |m: Option<u64>| {
-            m.map_or("–".to_owned(), |b| {
-                format!("{b} B ({:.0}× less)", claimed / b.max(1) as f64)
+        let cell = |m: Option<(u64, Option<u64>)>| {
+            m.map_or("–".to_owned(), |(rss, kernel)| {
+                let total = rss + kernel.unwrap_or(0);
+                let parts = kernel.map_or(format!("{rss} B (RSS only)"), |k| {
+                    format!("{rss} + {k} = {total} B")
+                });
+                format!("{parts}, {:.0}× less", claimed / total.max(1) as f64)
             })
         };
         let _ = writeln!(
@@ -392,13 +397,15 @@ mod tests {
             ("04-hybrid-blocking", Step::MixedSleep, 100, 100),
         ]);
         results.stamp.cores = 2;
-        let mut work = results.runs[0].report.by_request[&Kind::Echo].clone();
+        let mut work = results.runs[0].report.by_request[&Kind::Echo];
         work.p50 = 1000;
         results.runs[0].report.by_request.insert(Kind::Work, work);
         let text = mixed_arithmetic(&results, &Schedule::new(false));
         // 10% of 2000/s × 1 ms = 0.2; 5% of 2000/s × 10 ms = 1.
         assert!(
-            text.contains("0.20 s of WORK every second, so on average **0.20 of 03's 2 worker threads**"),
+            text.contains(
+                "0.20 s of WORK every second, so on average **0.20 of 03's 2 worker threads**"
+            ),
             "{text}"
         );
         assert!(text.contains("**1.00 of 03's 2 worker threads**"), "{text}");
@@ -409,7 +416,15 @@ mod tests {
         let results = results_with(&[("03-async-tokio", Step::Staircase, 100_000, 100_000)]);
         let table = claims(&results, &Schedule::new(false));
         assert!(
-            table.contains("| 32000 B | 1500 B (21× less) | – |"),
+            table.contains("| 32000 B | 1500 + 0 = 1500 B, 21× less | – |"),
+            "{table}"
+        );
+        let mut with_kernel = results.clone();
+        let server = with_kernel.runs[0].report.server.as_mut().unwrap();
+        server.kernel_slab_bytes = Some(100_000 * 2 * 3000);
+        let table = claims(&with_kernel, &Schedule::new(false));
+        assert!(
+            table.contains("| 32000 B | 1500 + 3000 = 4500 B, 7× less | – |"),
             "{table}"
         );
     }

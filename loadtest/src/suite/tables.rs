@@ -97,11 +97,7 @@ pub fn staircase(results: &Results, only: Option<&str>) -> String {
         .of(Step::Staircase)
         .filter(|r| only.is_none_or(|name| name == r.server))
         .collect();
-    format!(
-        "{}\n{}",
-        staircase_latency(&runs),
-        staircase_memory(&runs)
-    )
+    format!("{}\n{}", staircase_latency(&runs), staircase_memory(&runs))
 }
 
 /// [`outcome`], and a mark when the tester, not the server, set the pace.
@@ -180,7 +176,10 @@ fn staircase_memory(runs: &[&Run]) -> String {
             run.server,
             run.connections,
             run.server_processes,
-            server.map_or("–".to_owned(), |s| format!("{} MiB", mib(s.rss_bytes_loaded))),
+            server.map_or("–".to_owned(), |s| format!(
+                "{} MiB",
+                mib(s.rss_bytes_loaded)
+            )),
             bytes(user),
             bytes(kernel),
             bytes(user.zip(kernel).map(|(u, k)| u + k)),
@@ -385,7 +384,10 @@ mod tests {
             table.contains("| **tester-limited** (sent 1% over 62 ms late) |"),
             "{table}"
         );
-        assert!(table.contains("| 1500 B | 3000 B | 4500 B | 4 |"), "{table}");
+        assert!(
+            table.contains("| 1500 B | 3000 B | 4500 B | 4 |"),
+            "{table}"
+        );
         results.runs[0].report.tester.send_lag_p99_us = Some(9_000);
         results.runs[0].report.tester.cpu_share = 0.9;
         assert!(
