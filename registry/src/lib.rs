@@ -39,7 +39,18 @@ pub struct Server {
     pub reuse_port: bool,
     /// The suite's steps it sits out, each with the reason the results give.
     pub sits_out: &'static [(Step, &'static str)],
+    /// The most connections it serves at once whatever the load (01: one,
+    /// 02's pool: its threads); `None`: as many as memory and the
+    /// open-file limit allow.
+    pub serves_at_once: Option<usize>,
+    /// The folders and files whose code a measurement of it measured,
+    /// from the repository's root: a change in any of them makes its
+    /// committed results stale.
+    pub sources: &'static [&'static str],
 }
+
+/// What every Rust model is built from besides its own folder.
+const SHARED_SOURCES: [&str; 2] = ["common/src", "protocol/src"];
 
 /// How a server is started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,18 +93,50 @@ pub enum Step {
     /// The server frozen for a second mid-run (SIGSTOP), measured open and
     /// closed loop: coordinated omission, shown.
     Stalled,
+    /// An open-loop sweep of offered ECHO rates until p99 passes its bound:
+    /// the most each server takes.
+    Capacity,
+    /// The same sweep with 10% `WORK`: where moving CPU work off the I/O
+    /// threads pays.
+    CapacityMixed,
+    /// 03 with 1, 2, 4 and 8 worker threads: what the worker count buys.
+    Workers,
+    /// A batch of CPU-bound requests at once, timed until the last answer.
+    CpuBatch,
 }
 
 impl Step {
     /// Every step, in the order the suite runs them.
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 10] = [
         Step::Staircase,
         Step::MixedWork,
         Step::MixedSleep,
         Step::Throughput,
         Step::Pipelined,
         Step::Stalled,
+        Step::Capacity,
+        Step::CapacityMixed,
+        Step::Workers,
+        Step::CpuBatch,
     ];
+
+    /// The servers a step is for, when it is not for all, and why the
+    /// others sit it out.
+    pub fn only_for(self) -> Option<(&'static [&'static str], &'static str)> {
+        const RUST_WAYS: &[&str] = &["02-thread-pool", "03-async-tokio", "04-hybrid-blocking"];
+        match self {
+            Step::CapacityMixed | Step::CpuBatch => Some((
+                RUST_WAYS,
+                "compares the three places a Rust server can run WORK: a pool thread (02), \
+                 the Tokio worker itself (03), rayon (04)",
+            )),
+            Step::Workers => Some((
+                &["03-async-tokio"],
+                "the worker count is a Tokio runtime setting, and 03 runs every request on its workers",
+            )),
+            _ => None,
+        }
+    }
 
     /// The name used in files, tables and `--steps`.
     pub fn name(self) -> &'static str {
@@ -104,6 +147,10 @@ impl Step {
             Step::Throughput => "throughput",
             Step::Pipelined => "pipelined",
             Step::Stalled => "stalled",
+            Step::Capacity => "capacity",
+            Step::CapacityMixed => "capacity-mixed",
+            Step::Workers => "workers",
+            Step::CpuBatch => "cpu-batch",
         }
     }
 
@@ -142,7 +189,10 @@ pub const SINGLE_THREAD: Server = Server {
         (Step::Throughput, ONE_AT_A_TIME),
         (Step::Pipelined, ONE_AT_A_TIME),
         (Step::Stalled, ONE_STALL),
+        (Step::Capacity, ONE_AT_A_TIME),
     ],
+    serves_at_once: Some(1),
+    sources: &["01-single-thread/src"],
 };
 
 /// Model 02, with its pool.
@@ -158,6 +208,8 @@ pub const THREAD_POOL: Server = Server {
     suite_port: 7902,
     reuse_port: false,
     sits_out: &[(Step::Stalled, ONE_STALL)],
+    serves_at_once: Some(128),
+    sources: &["02-thread-pool/src"],
 };
 
 /// Model 02 without its pool: a thread for every connection.
@@ -173,6 +225,8 @@ pub const THREAD_PER_CONNECTION: Server = Server {
     suite_port: 7905,
     reuse_port: false,
     sits_out: &[(Step::Stalled, ONE_STALL)],
+    serves_at_once: None,
+    sources: &["02-thread-pool/src"],
 };
 
 /// Model 03.
@@ -188,6 +242,8 @@ pub const ASYNC_TOKIO: Server = Server {
     suite_port: 7903,
     reuse_port: true,
     sits_out: &[],
+    serves_at_once: None,
+    sources: &["03-async-tokio/src"],
 };
 
 /// Model 04.
@@ -203,6 +259,8 @@ pub const HYBRID_BLOCKING: Server = Server {
     suite_port: 7904,
     reuse_port: true,
     sits_out: &[(Step::Stalled, ONE_STALL)],
+    serves_at_once: None,
+    sources: &["04-hybrid-blocking/src"],
 };
 
 /// The Go peer: what a reader might write in Go instead.
@@ -219,6 +277,8 @@ pub const GO_PEER: Server = Server {
     suite_port: 7906,
     reuse_port: true,
     sits_out: &[(Step::Stalled, ONE_STALL)],
+    serves_at_once: None,
+    sources: &["peers/go"],
 };
 
 /// The Node peer: one event loop, like 03 on one worker.
@@ -235,6 +295,8 @@ pub const NODE_PEER: Server = Server {
     suite_port: 7907,
     reuse_port: false,
     sits_out: &[(Step::Stalled, ONE_STALL)],
+    serves_at_once: None,
+    sources: &["peers/node"],
 };
 
 /// Everything the suite measures, in the order of the book.
@@ -289,10 +351,29 @@ impl std::error::Error for Unavailable {}
 impl Server {
     /// Whether it takes part in `step`, or why not.
     pub fn takes_part_in(&self, step: Step) -> Result<(), &'static str> {
-        match self.sits_out.iter().find(|(s, _)| *s == step) {
-            Some((_, why)) => Err(why),
-            None => Ok(()),
+        if let Some((_, why)) = self.sits_out.iter().find(|(s, _)| *s == step) {
+            return Err(why);
         }
+        match step.only_for() {
+            Some((servers, why)) if !servers.contains(&self.name) => Err(why),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether it serves `connections` at once (02's pool does not serve
+    /// 10k: its 128 threads do).
+    pub fn serves(&self, connections: usize) -> bool {
+        self.serves_at_once.is_none_or(|most| connections <= most)
+    }
+
+    /// Every source its measurements depend on: its own and the shared
+    /// crates' for a Rust model.
+    pub fn all_sources(&self) -> Vec<&'static str> {
+        let mut sources = self.sources.to_vec();
+        if self.is_rust_model() {
+            sources.extend(SHARED_SOURCES);
+        }
+        sources
     }
 
     /// Whether it is one of this workspace's Rust models (not a peer).
@@ -397,6 +478,39 @@ mod tests {
         assert!(why.contains("one connection at a time"));
         assert_eq!(Step::named("mixed-sleep"), Some(Step::MixedSleep));
         assert_eq!(Step::named("nap"), None);
+    }
+
+    #[test]
+    fn a_step_for_some_servers_names_why_the_others_sit_out() {
+        assert!(ASYNC_TOKIO.takes_part_in(Step::Workers).is_ok());
+        let why = HYBRID_BLOCKING.takes_part_in(Step::Workers).unwrap_err();
+        assert!(why.contains("Tokio runtime setting"), "{why}");
+        assert!(THREAD_POOL.takes_part_in(Step::CpuBatch).is_ok());
+        assert!(GO_PEER.takes_part_in(Step::CapacityMixed).is_err());
+        assert!(SINGLE_THREAD.takes_part_in(Step::Capacity).is_err());
+        assert!(THREAD_POOL.serves(100) && !THREAD_POOL.serves(10_000));
+        assert!(ASYNC_TOKIO.serves(100_000));
+        for step in Step::ALL {
+            assert_eq!(Step::named(step.name()), Some(step));
+        }
+    }
+
+    #[test]
+    fn every_source_exists_and_models_share_the_protocol() {
+        if !repository_root().join("book").is_dir() {
+            return; // the workshop's copy has no peers
+        }
+        for server in SERVERS {
+            for source in server.all_sources() {
+                assert!(
+                    repository_root().join(source).exists(),
+                    "{}: no {source}",
+                    server.name
+                );
+            }
+        }
+        assert!(ASYNC_TOKIO.all_sources().contains(&"protocol/src"));
+        assert_eq!(GO_PEER.all_sources(), ["peers/go"]);
     }
 
     #[test]

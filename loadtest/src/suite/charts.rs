@@ -6,7 +6,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use registry::Step;
 
 use crate::metrics::Kind;
+use crate::suite::capacity;
 use crate::suite::data::{Results, Run};
+use crate::suite::schedule::CAPACITY_P99_BOUND_US;
 use crate::suite::tables::{bytes_per_connection, micros};
 
 /// One colour per registry entry, in registry order.
@@ -457,6 +459,139 @@ pub fn over_time(results: &Results, step: Step) -> ChartResult {
             .border_style(BLACK)
             .draw()
             .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+/// The hockey stick: ECHO p99 (thick) and p50 (thin) against the offered
+/// rate, a line per server, a panel per connection count, the bound as a
+/// dashed line. A rate the tester could not offer is a hollow triangle.
+pub fn capacity(results: &Results) -> ChartResult {
+    let mut sizes: Vec<usize> = results.of(Step::Capacity).map(|r| r.connections).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let rates: Vec<f64> = results.of(Step::Capacity).filter_map(|r| r.rate).collect();
+    let min_x = rates.iter().copied().fold(f64::MAX, f64::min).min(1000.0) / 1.5;
+    let max_x = rates.iter().copied().fold(1000.0, f64::max) * 1.5;
+    let p99s: Vec<f64> = results
+        .of(Step::Capacity)
+        .map(|r| capacity::echo_p99(r) as f64)
+        .collect();
+    let max_y = p99s
+        .iter()
+        .copied()
+        .fold(CAPACITY_P99_BOUND_US as f64, f64::max)
+        * 3.0;
+    let mut svg = String::new();
+    {
+        let root = stamped_canvas(&mut svg, results)?;
+        let root = root
+            .titled(
+                "ECHO latency vs offered load: where each server turns up (lower is better)",
+                ("sans-serif", 16),
+            )
+            .map_err(chart_error)?;
+        let panels = root.split_evenly((1, sizes.len().max(1)));
+        for (index, (panel, &size)) in panels.iter().zip(&sizes).enumerate() {
+            let mut chart = ChartBuilder::on(panel)
+                .caption(format!("{size} connections"), ("sans-serif", 14))
+                .margin(8)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d((min_x..max_x).log_scale(), (10f64..max_y).log_scale())
+                .map_err(chart_error)?;
+            chart
+                .configure_mesh()
+                .x_labels(6)
+                .x_label_formatter(&|x| format!("{:.0}k", x / 1000.0))
+                .y_label_formatter(&|y| micros_label(*y))
+                .x_desc("offered requests/s")
+                .y_desc("ECHO latency")
+                .label_style(("sans-serif", 11))
+                .draw()
+                .map_err(chart_error)?;
+            let bound = CAPACITY_P99_BOUND_US as f64;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(min_x, bound), (max_x, bound)],
+                    6,
+                    4,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(chart_error)?;
+            for server in results.servers() {
+                let runs: Vec<&Run> = results
+                    .of(Step::Capacity)
+                    .filter(|r| r.server == server.name && r.connections == size)
+                    .collect();
+                if runs.is_empty() {
+                    continue;
+                }
+                let colour = colour(server.name);
+                let point = |run: &Run, pick: fn(&crate::metrics::Percentiles) -> u64| {
+                    let echo = run.report.kind(Kind::Echo)?;
+                    Some((run.rate?, (pick(echo) as f64).max(10.0)))
+                };
+                let p99: Vec<(f64, f64)> =
+                    runs.iter().filter_map(|r| point(r, |p| p.p99)).collect();
+                let p50: Vec<(f64, f64)> =
+                    runs.iter().filter_map(|r| point(r, |p| p.p50)).collect();
+                let drawn = chart
+                    .draw_series(LineSeries::new(p99.clone(), colour.stroke_width(3)))
+                    .map_err(chart_error)?;
+                if index == 0 {
+                    drawn.label(short_name(server.name)).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(3))
+                    });
+                }
+                chart
+                    .draw_series(LineSeries::new(p50, colour.stroke_width(1)))
+                    .map_err(chart_error)?;
+                chart
+                    .draw_series(runs.iter().zip(&p99).map(|(run, &at)| {
+                        let limited = run.report.tester_limit().is_some();
+                        let style = if limited {
+                            colour.stroke_width(2)
+                        } else {
+                            colour.filled()
+                        };
+                        EmptyElement::at(at)
+                            + TriangleMarker::new((0, 0), if limited { 6 } else { 0 }, style)
+                            + Circle::new((0, 0), if limited { 0 } else { 3 }, colour.filled())
+                    }))
+                    .map_err(chart_error)?;
+            }
+            if index == 0 {
+                for (label, width) in [("p99: thick", 3), ("p50: thin", 1)] {
+                    chart
+                        .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), BLACK))
+                        .map_err(chart_error)?
+                        .label(label)
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(width))
+                        });
+                }
+                chart
+                    .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), BLACK))
+                    .map_err(chart_error)?
+                    .label(format!("- - {} ms bound", CAPACITY_P99_BOUND_US / 1000))
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 6, y)], BLACK));
+                chart
+                    .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), BLACK))
+                    .map_err(chart_error)?
+                    .label("tester-limited")
+                    .legend(|(x, y)| TriangleMarker::new((x + 8, y), 5, BLACK.stroke_width(2)));
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .background_style(WHITE.mix(0.9))
+                    .border_style(BLACK)
+                    .label_font(("sans-serif", 11))
+                    .draw()
+                    .map_err(chart_error)?;
+            }
+        }
         root.present().map_err(chart_error)?;
     }
     Ok(svg)

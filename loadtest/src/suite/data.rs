@@ -32,6 +32,12 @@ pub struct Run {
     pub exited_cleanly: bool,
     /// The servers' final counters lines.
     pub final_lines: Vec<String>,
+    /// Flags given to the server beyond the registry's (`--workers 4`).
+    pub server_flags: Vec<String>,
+    /// Where, when and at which commit this run was measured: a partial
+    /// rerun (`--only`, `--steps`) leaves the other runs' stamps as they
+    /// were.
+    pub stamp: Stamp,
 }
 
 /// A server the suite could not start on this machine, and why.
@@ -44,7 +50,7 @@ pub struct Missing {
     pub reason: String,
 }
 
-/// Everything the suite measured, with the stamp of where and when.
+/// Everything the suite measured, with the stamp of the latest part.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Results {
@@ -70,6 +76,49 @@ impl Results {
             .filter(|run| run.server == server)
             .filter(|run| connections.is_none_or(|c| run.connections == c))
             .max_by_key(|run| run.connections)
+    }
+
+    /// `part` measured again the runs of `servers` at `steps`: those runs
+    /// are replaced, every other run keeps its figures and its stamp.
+    pub fn merge(mut self, part: Results, servers: &[&str], steps: &[Step]) -> Results {
+        let remeasured =
+            |server: &str, step: Step| servers.contains(&server) && steps.contains(&step);
+        self.runs.retain(|run| !remeasured(&run.server, run.step));
+        self.runs.extend(part.runs);
+        // Keep the suite's order: registry order, then step order.
+        self.runs.sort_by_key(|run| {
+            (
+                registry::SERVERS.iter().position(|s| s.name == run.server),
+                Step::ALL.iter().position(|&s| s == run.step),
+            )
+        });
+        self.missing
+            .retain(|m| !servers.contains(&m.server.as_str()));
+        self.missing.extend(part.missing);
+        Results {
+            stamp: part.stamp,
+            quick: part.quick,
+            runs: self.runs,
+            missing: self.missing,
+        }
+    }
+
+    /// The distinct stamps of the runs (one unless parts were rerun), each
+    /// with the servers measured under it, oldest first.
+    pub fn parts(&self) -> Vec<(&Stamp, Vec<&str>)> {
+        let mut parts: Vec<(&Stamp, Vec<&str>)> = Vec::new();
+        for run in &self.runs {
+            match parts
+                .iter_mut()
+                .find(|(stamp, _)| stamp.commit == run.stamp.commit && stamp.date == run.stamp.date)
+            {
+                Some((_, servers)) if servers.contains(&run.server.as_str()) => {}
+                Some((_, servers)) => servers.push(&run.server),
+                None => parts.push((&run.stamp, vec![&run.server])),
+            }
+        }
+        parts.sort_by(|a, b| a.0.date.cmp(&b.0.date));
+        parts
     }
 
     /// The registry's servers that have runs, in registry order.
@@ -188,6 +237,8 @@ pub(crate) mod tests {
             report,
             exited_cleanly: true,
             final_lines: Vec::new(),
+            server_flags: Vec::new(),
+            stamp: Stamp::read(20_000),
         }
     }
 
@@ -204,6 +255,38 @@ pub(crate) mod tests {
                 .collect(),
             missing: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_partial_rerun_replaces_only_what_it_measured() {
+        let stored = results_with(&[
+            ("03-async-tokio", Step::Staircase, 10, 10),
+            ("03-async-tokio", Step::Throughput, 64, 64),
+            ("go-peer", Step::Staircase, 10, 10),
+        ]);
+        let mut part = results_with(&[("03-async-tokio", Step::Staircase, 10, 10)]);
+        part.runs[0].report.throughput_rps = 123.0;
+        part.runs[0].stamp.commit = "newer".into();
+        part.runs[0].stamp.date = "2099-01-01 00:00 UTC".into();
+        let merged = stored.merge(part, &["03-async-tokio"], &[Step::Staircase]);
+        assert_eq!(merged.runs.len(), 3);
+        let staircase = merged
+            .find("03-async-tokio", Step::Staircase, None)
+            .unwrap();
+        assert_eq!(staircase.report.throughput_rps, 123.0);
+        assert_eq!(
+            merged
+                .find("03-async-tokio", Step::Throughput, None)
+                .unwrap()
+                .report
+                .throughput_rps,
+            999.0,
+            "the step not rerun keeps its figure"
+        );
+        let parts = merged.parts();
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert_eq!(parts[1].0.commit, "newer");
+        assert_eq!(parts[1].1, ["03-async-tokio"]);
     }
 
     #[test]

@@ -18,9 +18,13 @@
 //! - [`servers`]: the server processes.
 //! - [`stamp`]: the machine, the date and the commit.
 //! - [`data`]: what is stored (`suite.json`) and read back.
+//! - [`capacity`]: where a sweep stopped, and why.
+//! - [`claims`]: the posts' claims, each with a computed verdict.
 //! - [`tables`], [`charts`], [`prose`]: the views the book includes.
 
+pub mod capacity;
 pub mod charts;
+pub mod claims;
 pub mod data;
 pub mod prose;
 pub mod schedule;
@@ -65,10 +69,25 @@ pub struct SuiteArgs {
     #[arg(long, conflicts_with = "quick")]
     pub render: bool,
 
-    /// Only these servers (e.g. --models 03-async-tokio,go-peer); the
-    /// names are those of `loadtest suite --list`
-    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
-    pub models: Vec<String>,
+    /// Only these servers (e.g. --only 03-async-tokio,go-peer; the names
+    /// are those of `loadtest suite --list`). Their new runs replace their
+    /// old ones in the stored results; the other servers' runs stay, each
+    /// with its own stamp
+    #[arg(long, alias = "models", value_delimiter = ',', value_name = "NAMES")]
+    pub only: Vec<String>,
+
+    /// Only these steps (e.g. --steps staircase,capacity), merged into the
+    /// stored results like --only: staircase, mixed-work, mixed-sleep,
+    /// throughput, pipelined, stalled, capacity, capacity-mixed, workers,
+    /// cpu-batch
+    #[arg(long, value_delimiter = ',', value_name = "STEPS", value_parser = parse_step)]
+    pub steps: Vec<Step>,
+
+    /// Measure nothing: check that every stored run measured the code as it
+    /// is now (its server's sources, the protocol's and the tester's, since
+    /// the commit stamped on the run); exit 1 naming what changed
+    #[arg(long, conflicts_with_all = ["quick", "render", "list"])]
+    pub check_fresh: bool,
 
     /// Print the servers the suite knows, what each takes part in, and
     /// whether it can run here; measure nothing
@@ -87,7 +106,15 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
     if args.render {
         return render(args).map(Some);
     }
-    let chosen = chosen_servers(&args.models)?;
+    if args.check_fresh {
+        return check_fresh(args).map(Some);
+    }
+    let chosen = chosen_servers(&args.only)?;
+    let steps: Vec<Step> = if args.steps.is_empty() {
+        Step::ALL.to_vec()
+    } else {
+        args.steps.clone()
+    };
     let (servers, missing) = available(&chosen, &target, &root)?;
     if servers.is_empty() {
         bail!(
@@ -109,6 +136,19 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         }
         None => root.join("book/src/results"),
     };
+    // A partial rerun merges into the stored results: read them before
+    // measuring anything, so that a stored file of an older version fails
+    // now rather than after the measurements.
+    let partial = !args.only.is_empty() || !args.steps.is_empty();
+    let stored = out.join("suite.json");
+    let stored = if partial && !args.quick && stored.is_file() {
+        Some(read_results(&stored).context(
+            "a partial rerun (--only, --steps) merges into the stored results; \
+             run the whole suite once to rewrite them",
+        )?)
+    } else {
+        None
+    };
     let schedule = Schedule::new(args.quick);
     let fd_limit = common::limits::raise_fd_limit();
     let mut results = Results {
@@ -121,36 +161,249 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         .iter()
         .flat_map(|server| {
             schedule
-                .for_server(server, &Step::ALL)
+                .for_server(server, &steps)
                 .into_iter()
                 .map(move |m| (*server, m))
         })
         .collect();
-    let started = Instant::now();
-    for (done, (server, measurement)) in work.iter().enumerate() {
-        eprintln!(
-            "suite [{}/{}, {:.0} s so far]: {} {} with {} connections{}",
-            done + 1,
-            work.len(),
-            started.elapsed().as_secs_f64(),
-            server.name,
-            measurement.step,
-            measurement.connections,
-            measurement
-                .rate
-                .map_or(", closed loop".to_owned(), |r| format!(
-                    " at {r} requests/s"
-                )),
-        );
-        let host = Host {
-            target: &target,
-            root: &root,
-            fd_limit,
-        };
-        results.runs.push(measure(&host, server, measurement)?);
+    let host = Host {
+        target: &target,
+        root: &root,
+        fd_limit,
+    };
+    let mut progress = Progress::new(&work);
+    let mut swept_past: Option<(&Server, &Measurement)> = None;
+    for (server, measurement) in &work {
+        // A sweep stops at its first rate over the bound: the higher rates
+        // would only measure a server already past its capacity.
+        if let Some((past_server, past)) = swept_past {
+            if past_server.name == server.name && past.same_sweep(measurement) {
+                progress.skip(measurement);
+                continue;
+            }
+        }
+        eprintln!("{}", progress.line(server, measurement));
+        let mut run = measure(&host, server, measurement)?;
+        run.stamp = results.stamp.clone();
+        progress.done(measurement);
+        swept_past = (measurement.is_sweep() && !capacity::judge(&run).sustained())
+            .then_some((*server, measurement));
+        results.runs.push(run);
     }
+    let results = match stored {
+        Some(stored) => {
+            let names: Vec<&str> = servers.iter().map(|s| s.name).collect();
+            stored.merge(results, &names, &steps)
+        }
+        None => results,
+    };
     write(&out, &results)?;
     Ok(Some(out))
+}
+
+/// The suite's progress line: where it is, and about how long is left.
+struct Progress {
+    started: Instant,
+    total: usize,
+    done: usize,
+    /// Seconds of load still to offer, windows only.
+    windows_left: f64,
+    windows_done: f64,
+}
+
+impl Progress {
+    /// A run that sends a fixed number of requests lasts about this long.
+    const BATCH_GUESS_S: f64 = 3.0;
+    /// Starting a server, connecting and stopping it, before any run says.
+    const OVERHEAD_GUESS_S: f64 = 2.5;
+
+    fn new(work: &[(&Server, Measurement)]) -> Progress {
+        Progress {
+            started: Instant::now(),
+            total: work.len(),
+            done: 0,
+            windows_left: work.iter().map(|(_, m)| Self::window_s(m)).sum(),
+            windows_done: 0.0,
+        }
+    }
+
+    fn window_s(m: &Measurement) -> f64 {
+        if m.requests_per_connection.is_some() {
+            Self::BATCH_GUESS_S
+        } else {
+            m.window.as_secs_f64()
+        }
+    }
+
+    fn done(&mut self, m: &Measurement) {
+        self.done += 1;
+        self.windows_left -= Self::window_s(m);
+        self.windows_done += Self::window_s(m);
+    }
+
+    fn skip(&mut self, m: &Measurement) {
+        self.total -= 1;
+        self.windows_left -= Self::window_s(m);
+    }
+
+    /// At most this many seconds left: sweeps may stop early.
+    fn left_s(&self) -> f64 {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let overhead = if self.done == 0 {
+            Self::OVERHEAD_GUESS_S
+        } else {
+            ((elapsed - self.windows_done) / self.done as f64).max(0.0)
+        };
+        self.windows_left + overhead * (self.total - self.done) as f64
+    }
+
+    fn line(&self, server: &Server, m: &Measurement) -> String {
+        let load = m.rate.map_or(", closed loop".to_owned(), |r| {
+            format!(" at {r} requests/s")
+        });
+        let flags = if m.server_flags.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.server_flags.join(" "))
+        };
+        format!(
+            "suite [{}/{}, {} so far, at most {} left]: {}{flags} {} with {} connections{load}",
+            self.done + 1,
+            self.total,
+            minutes(self.started.elapsed().as_secs_f64()),
+            minutes(self.left_s()),
+            server.name,
+            m.step,
+            m.connections,
+        )
+    }
+}
+
+/// Seconds as `4 min 05 s`.
+fn minutes(seconds: f64) -> String {
+    let whole = seconds.max(0.0).round() as u64;
+    format!("{} min {:02} s", whole / 60, whole % 60)
+}
+
+fn parse_step(name: &str) -> Result<Step, String> {
+    Step::named(name).ok_or_else(|| {
+        let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
+        format!(
+            "no step is called {name:?}; the steps are {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// The stored results at `path`.
+fn read_results(path: &Path) -> anyhow::Result<Results> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a suite result of this version", path.display()))
+}
+
+/// What every run measured besides its server: the tester, the registry
+/// it reads, and the locked dependencies.
+pub const TESTER_SOURCES: [&str; 3] = ["loadtest/src", "registry/src", "Cargo.lock"];
+
+/// `--check-fresh`: each stored run against the sources it measured, since
+/// the commit on its stamp.
+fn check_fresh(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| registry::repository_root().join("book/src/results"));
+    let results = read_results(&out.join("suite.json"))?;
+    let mut stale = Vec::new();
+    let mut checked: Vec<(String, String)> = Vec::new();
+    for run in &results.runs {
+        let key = (run.server.clone(), run.stamp.commit.clone());
+        if checked.contains(&key) {
+            continue;
+        }
+        checked.push(key);
+        let server = registry::find(&run.server)?;
+        let mut sources = server.all_sources();
+        sources.extend(TESTER_SOURCES);
+        match changed_since(&run.stamp.commit, &sources)? {
+            Freshness::Fresh => {
+                eprintln!("fresh {} (measured at {})", run.server, run.stamp.commit)
+            }
+            Freshness::Changed(files) => stale.push(format!(
+                "{} measured at {}; changed since: {}",
+                run.server,
+                run.stamp.commit,
+                files.join(", ")
+            )),
+            Freshness::Unknown => eprintln!(
+                "skipped {}: commit {} is not in this shallow clone",
+                run.server, run.stamp.commit
+            ),
+            Freshness::Dirty => stale.push(format!(
+                "{} was measured on a tree with uncommitted changes ({})",
+                run.server, run.stamp.commit
+            )),
+        }
+    }
+    if !stale.is_empty() {
+        bail!(
+            "results measured on code that has changed since:\n  {}\nrerun them: `loadtest suite --only SERVERS` (after `cargo build --release --workspace --bins`)",
+            stale.join("\n  ")
+        );
+    }
+    Ok(out)
+}
+
+/// Whether sources changed since a commit.
+enum Freshness {
+    Fresh,
+    Changed(Vec<String>),
+    Dirty,
+    /// The commit is not in a shallow clone: nothing to compare with.
+    Unknown,
+}
+
+/// The files among `sources` that differ between `commit` and the
+/// working tree (uncommitted changes count).
+fn changed_since(commit: &str, sources: &[&str]) -> anyhow::Result<Freshness> {
+    if commit.ends_with("+dirty") {
+        return Ok(Freshness::Dirty);
+    }
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(registry::repository_root())
+            .args(args)
+            .output()
+            .context("running git")
+    };
+    let known = git(&["cat-file", "-e", &format!("{commit}^{{commit}}")])?;
+    if !known.status.success() {
+        let shallow = git(&["rev-parse", "--is-shallow-repository"])?;
+        if String::from_utf8_lossy(&shallow.stdout).trim() == "true" {
+            return Ok(Freshness::Unknown);
+        }
+        bail!("commit {commit} of the stored results is not in this repository");
+    }
+    let mut diff = vec!["diff", "--name-only", commit, "--"];
+    diff.extend(sources);
+    let output = git(&diff)?;
+    if !output.status.success() {
+        bail!(
+            "git diff against {commit} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let files: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    Ok(if files.is_empty() {
+        Freshness::Fresh
+    } else {
+        Freshness::Changed(files)
+    })
 }
 
 /// Cargo's target folder and the repository's root.
@@ -230,10 +483,7 @@ fn render(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
         .clone()
         .unwrap_or_else(|| registry::repository_root().join("book/src/results"));
     let path = out.join("suite.json");
-    let text =
-        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let results: Results = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a suite result of this version", path.display()))?;
+    let results = read_results(&path)?;
     write_views(&out, &results)?;
     Ok(out)
 }
@@ -264,9 +514,14 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
     if processes > 1 {
         server_args.push("--reuse-port".into());
     }
+    server_args.extend(measurement.server_flags.iter().cloned());
     let servers = ServerGroup::start(server, (host.target, host.root), &server_args, processes)?;
     let mut spec = LoadSpec::new(addr, measurement.connections);
-    spec.length = Length::Duration(measurement.window);
+    spec.length = match measurement.requests_per_connection {
+        Some(requests) => Length::RequestsPerConnection(requests),
+        None => Length::Duration(measurement.window),
+    };
+    spec.work_units = measurement.work_units;
     spec.mix = measurement.mix;
     spec.rate = measurement.rate;
     spec.pipeline = measurement.pipeline;
@@ -292,6 +547,9 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
         report,
         exited_cleanly: stopped.all_exited_zero,
         final_lines: stopped.final_lines,
+        server_flags: measurement.server_flags.clone(),
+        // The suite stamps its runs; a run alone is stamped now.
+        stamp: stamp::Stamp::read(host.fd_limit),
     })
 }
 
@@ -305,8 +563,27 @@ pub fn write(out: &Path, results: &Results) -> anyhow::Result<()> {
             (Step::Stalled, Some(_)) => "-open-loop",
             _ => "",
         };
+        // A sweep measures one size at several rates (and 03 at several
+        // worker counts): each its own file.
+        let rate = match run.step {
+            Step::Capacity | Step::CapacityMixed | Step::Workers => {
+                format!("-{:.0}rps", run.rate.unwrap_or(0.0))
+            }
+            _ => String::new(),
+        };
+        let flags: String = run
+            .server_flags
+            .iter()
+            .map(|f| f.trim_start_matches('-'))
+            .collect::<Vec<_>>()
+            .join("");
+        let flags = if flags.is_empty() {
+            flags
+        } else {
+            format!("-{flags}")
+        };
         let name = format!(
-            "runs/{}-{}-{}{loop_kind}.json",
+            "runs/{}-{}-{}{flags}{rate}{loop_kind}.json",
             run.server, run.step, run.connections
         );
         write_file(out, &name, &serde_json::to_string_pretty(&run.report)?)?;
@@ -331,18 +608,25 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("threads.md", tables::threads(results))?;
     page("throughput.md", tables::throughput(results))?;
     page("stalled.md", tables::stalled(results))?;
+    page("capacity.md", tables::capacity(results, Step::Capacity))?;
+    page(
+        "capacity-mixed.md",
+        tables::capacity(results, Step::CapacityMixed),
+    )?;
+    page("workers.md", tables::workers(results))?;
+    page("cpu-batch.md", tables::cpu_batch(results))?;
     page("summary.md", prose::summary(results, &schedule))?;
     page("threads-summary.md", prose::threads_summary(results))?;
     page("peers-summary.md", prose::peers_summary(results))?;
-    page("claims.md", prose::claims(results, &schedule))?;
+    page("claims.md", claims::claims(results, &schedule))?;
     page(
         "mixed-arithmetic.md",
         prose::mixed_arithmetic(results, &schedule),
     )?;
-    page("claims-pipelining.md", prose::pipelining_claims(results))?;
     write_file(out, "latency.svg", &charts::latency(results)?)?;
     write_file(out, "memory.svg", &charts::memory(results)?)?;
     write_file(out, "mixed.svg", &charts::mixed(results)?)?;
+    write_file(out, "capacity.svg", &charts::capacity(results)?)?;
     for step in [Step::MixedWork, Step::MixedSleep, Step::Stalled] {
         write_file(
             out,

@@ -9,7 +9,7 @@ use crate::metrics::Kind;
 use crate::spec;
 use crate::suite::data::Results;
 use crate::suite::schedule::Schedule;
-use crate::suite::tables::{kernel_bytes_per_connection, mib, micros, outcome};
+use crate::suite::tables::{mib, micros, outcome};
 
 /// Sentences with the headline figures.
 pub fn summary(results: &Results, schedule: &Schedule) -> String {
@@ -220,98 +220,6 @@ pub fn peers_summary(results: &Results) -> String {
     text
 }
 
-/// Post 001's two throughput figures, against this tester sending to 03
-/// with one request in flight per connection, then sixteen.
-pub fn pipelining_claims(results: &Results) -> String {
-    let server = registry::ASYNC_TOKIO.name;
-    let measured = |step| results.find(server, step, None);
-    let mut table = String::from(
-        "| claim (post 001) | claimed | measured here | verdict |\n|---|---:|---|---|\n",
-    );
-    for (claim, step, claimed) in [
-        (
-            "a simple async client \"can happily send over 20,000 requests per second to a local host\"",
-            Step::Throughput,
-            20_000.0,
-        ),
-        (
-            "\"if you're willing to bundle multiple requests into a single write then you can hit over a million requests per second\"",
-            Step::Pipelined,
-            1_000_000.0,
-        ),
-    ] {
-        let Some(run) = measured(step) else {
-            let _ = writeln!(table, "| {claim} | {claimed:.0}/s | not measured | – |");
-            continue;
-        };
-        let rate = run.report.throughput_rps;
-        let verdict = if rate >= claimed {
-            "holds"
-        } else {
-            "does not hold here (client and server share 2 cores)"
-        };
-        let _ = writeln!(
-            table,
-            "| {claim} | {claimed:.0}/s | {rate:.0}/s: `loadtest run` against {server}, {} connections, {} in flight each | {verdict} |",
-            run.connections, run.report.pipeline
-        );
-    }
-    if let (Some(one), Some(many)) = (measured(Step::Throughput), measured(Step::Pipelined)) {
-        let _ = writeln!(
-            table,
-            "\nBundling {} requests per write multiplied the throughput by {:.1}.",
-            many.report.pipeline,
-            many.report.throughput_rps / one.report.throughput_rps.max(1.0)
-        );
-    }
-    table
-}
-
-/// Popular claims about memory per connection: what was claimed, and for
-/// how many connections.
-const MEMORY_CLAIMS: [(&str, u64, f64); 2] = [
-    (
-        "100k connections on a 2-core 4 GB VM, at 3.2 GB",
-        100_000,
-        3.2e9,
-    ),
-    ("15k connections in 234 MB", 15_000, 234e6),
-];
-
-/// The memory claims against the memory measured at the top step.
-pub fn claims(results: &Results, schedule: &Schedule) -> String {
-    let top = schedule.top();
-    // A claim about a whole VM's memory covers the kernel's part too.
-    let measured = |name| {
-        let run = results.find(name, Step::Staircase, Some(top))?;
-        let rss = run.report.server.as_ref()?.bytes_per_connection?;
-        Some((rss, kernel_bytes_per_connection(run)))
-    };
-    let mut table = format!(
-        "| claim | bytes per connection claimed | 03 measured at {top} connections (RSS + kernel) | 04 measured at {top} connections (RSS + kernel) |\n\
-         |---|---:|---:|---:|\n"
-    );
-    for (claim, connections, bytes) in MEMORY_CLAIMS {
-        let claimed = bytes / connections as f64;
-        let cell = |m: Option<(u64, Option<u64>)>| {
-            m.map_or("–".to_owned(), |(rss, kernel)| {
-                let total = rss + kernel.unwrap_or(0);
-                let parts = kernel.map_or(format!("{rss} B (RSS only)"), |k| {
-                    format!("{rss} + {k} = {total} B")
-                });
-                format!("{parts}, {:.0}× less", claimed / total.max(1) as f64)
-            })
-        };
-        let _ = writeln!(
-            table,
-            "| {claim} | {claimed:.0} B | {} | {} |",
-            cell(measured(registry::ASYNC_TOKIO.name)),
-            cell(measured(registry::HYBRID_BLOCKING.name))
-        );
-    }
-    table
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,28 +277,6 @@ mod tests {
     }
 
     #[test]
-    fn the_pipelining_claims_get_a_computed_verdict() {
-        let mut results = results_with(&[
-            ("03-async-tokio", Step::Throughput, 64, 64),
-            ("03-async-tokio", Step::Pipelined, 64, 64),
-        ]);
-        results.runs[0].report.throughput_rps = 150_000.0;
-        results.runs[1].report.throughput_rps = 600_000.0;
-        results.runs[1].report.pipeline = 16;
-        let table = pipelining_claims(&results);
-        assert!(table.contains("| 20000/s | 150000/s"), "{table}");
-        assert!(
-            table.contains("16 in flight each | does not hold here"),
-            "{table}"
-        );
-        assert!(table.contains("1 in flight each | holds |"), "{table}");
-        assert!(
-            table.contains("multiplied the throughput by 4.0"),
-            "{table}"
-        );
-    }
-
-    #[test]
     fn the_mixed_arithmetic_multiplies_share_rate_and_duration() {
         let mut results = results_with(&[
             ("04-hybrid-blocking", Step::MixedWork, 100, 100),
@@ -409,23 +295,5 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("**1.00 of 03's 2 worker threads**"), "{text}");
-    }
-
-    #[test]
-    fn claims_are_held_against_the_top_step() {
-        let results = results_with(&[("03-async-tokio", Step::Staircase, 100_000, 100_000)]);
-        let table = claims(&results, &Schedule::new(false));
-        assert!(
-            table.contains("| 32000 B | 1500 + 0 = 1500 B, 21× less | – |"),
-            "{table}"
-        );
-        let mut with_kernel = results.clone();
-        let server = with_kernel.runs[0].report.server.as_mut().unwrap();
-        server.kernel_slab_bytes = Some(100_000 * 2 * 3000);
-        let table = claims(&with_kernel, &Schedule::new(false));
-        assert!(
-            table.contains("| 32000 B | 1500 + 3000 = 4500 B, 7× less | – |"),
-            "{table}"
-        );
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use registry::{Server, Step};
 
 use crate::args::Mix;
-use crate::spec::Stall;
+use crate::spec::{self, Stall};
 
 /// The shape of a suite run.
 #[derive(Debug, Clone)]
@@ -34,7 +34,26 @@ pub struct Schedule {
     pub stall: Stall,
     /// How long the stalled step runs.
     pub stall_window: Duration,
+    /// The capacity sweeps' connection counts (a server sweeps only those
+    /// it serves at once).
+    pub capacity_connections: Vec<usize>,
+    /// The offered ECHO rates of a capacity sweep, in order.
+    pub capacity_rates: Vec<f64>,
+    /// The offered rates of the sweep with 10% `WORK`.
+    pub capacity_mixed_rates: Vec<f64>,
+    /// How long each rate of a sweep is offered.
+    pub capacity_window: Duration,
+    /// 03's worker counts in the workers step.
+    pub worker_counts: Vec<usize>,
+    /// Connections of the CPU batch, one `WORK` each, all at once.
+    pub cpu_batch_connections: usize,
+    /// The size of each of the batch's `WORK`s.
+    pub cpu_batch_work_units: u64,
 }
+
+/// A capacity sweep stops at the first rate whose ECHO p99 passes this
+/// bound (µs), or that has an error, or that the tester could not offer.
+pub const CAPACITY_P99_BOUND_US: u64 = 10_000;
 
 /// One run's load: a step of the schedule, for one server.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +72,57 @@ pub struct Measurement {
     pub pipeline: usize,
     /// The server frozen once during the run.
     pub stall: Option<Stall>,
+    /// Requests per connection, then stop (instead of a window).
+    pub requests_per_connection: Option<u64>,
+    /// Size of each `WORK`.
+    pub work_units: u64,
+    /// Flags for the server beyond the registry's (03's `--workers`).
+    pub server_flags: Vec<String>,
 }
+
+impl Measurement {
+    /// A measurement with this step's defaults for everything but the
+    /// load itself.
+    fn new(step: Step, connections: usize, rate: Option<f64>, window: Duration, mix: Mix) -> Self {
+        Measurement {
+            step,
+            connections,
+            rate,
+            window,
+            mix,
+            pipeline: 1,
+            stall: None,
+            requests_per_connection: None,
+            work_units: spec::DEFAULT_WORK_UNITS,
+            server_flags: Vec::new(),
+        }
+    }
+
+    /// Whether this is one rate of a sweep, which stops at the first rate
+    /// over the bound.
+    pub fn is_sweep(&self) -> bool {
+        matches!(
+            self.step,
+            Step::Capacity | Step::CapacityMixed | Step::Workers
+        )
+    }
+
+    /// The sweep this measurement belongs to: the rates of one step, one
+    /// connection count and one set of server flags.
+    pub fn same_sweep(&self, other: &Measurement) -> bool {
+        self.is_sweep()
+            && self.step == other.step
+            && self.connections == other.connections
+            && self.server_flags == other.server_flags
+    }
+}
+
+/// 90% ECHO and 10% `WORK`.
+const TENTH_WORK: Mix = Mix {
+    echo: 90,
+    work: 10,
+    sleep: 0,
+};
 
 impl Schedule {
     /// The full suite, or the quick one for CI.
@@ -74,6 +143,13 @@ impl Schedule {
                     length: Duration::from_millis(300),
                 },
                 stall_window: Duration::from_secs(2),
+                capacity_connections: vec![100],
+                capacity_rates: vec![1_000.0, 4_000.0],
+                capacity_mixed_rates: vec![500.0, 1_000.0],
+                capacity_window: Duration::from_secs(1),
+                worker_counts: vec![1, 2],
+                cpu_batch_connections: 10,
+                cpu_batch_work_units: 2_000,
             }
         } else {
             Schedule {
@@ -91,6 +167,18 @@ impl Schedule {
                     length: Duration::from_secs(1),
                 },
                 stall_window: Duration::from_secs(6),
+                capacity_connections: vec![100, 10_000],
+                capacity_rates: vec![
+                    5_000.0, 10_000.0, 20_000.0, 40_000.0, 60_000.0, 80_000.0, 100_000.0,
+                    130_000.0, 160_000.0, 200_000.0,
+                ],
+                capacity_mixed_rates: vec![
+                    1_000.0, 2_000.0, 4_000.0, 6_000.0, 8_000.0, 10_000.0, 12_000.0, 15_000.0,
+                ],
+                capacity_window: Duration::from_secs(2),
+                worker_counts: vec![1, 2, 4, 8],
+                cpu_batch_connections: 100,
+                cpu_batch_work_units: 20_000,
             }
         }
     }
@@ -112,66 +200,117 @@ impl Schedule {
             Step::Staircase => self
                 .steps
                 .iter()
-                .map(|&connections| Measurement {
-                    step,
-                    connections,
-                    rate: Some(self.rate_at(connections)),
-                    window: self.window,
-                    mix: Mix::ECHO_ONLY,
-                    pipeline: 1,
-                    stall: None,
+                .map(|&connections| {
+                    let rate = Some(self.rate_at(connections));
+                    Measurement::new(step, connections, rate, self.window, Mix::ECHO_ONLY)
                 })
                 .collect(),
-            Step::MixedWork | Step::MixedSleep => vec![Measurement {
-                step,
-                connections: self.mixed_connections,
-                rate: Some(self.mixed_rate),
-                window: self.mixed_window,
-                mix: if step == Step::MixedWork {
-                    Mix {
-                        echo: 90,
-                        work: 10,
-                        sleep: 0,
-                    }
+            Step::MixedWork | Step::MixedSleep => {
+                let mix = if step == Step::MixedWork {
+                    TENTH_WORK
                 } else {
                     Mix {
                         echo: 95,
                         work: 0,
                         sleep: 5,
                     }
-                },
-                pipeline: 1,
-                stall: None,
-            }],
-            Step::Throughput | Step::Pipelined => vec![Measurement {
-                step,
-                connections: self.throughput_connections,
-                rate: None,
-                window: self.throughput_window,
-                mix: Mix::ECHO_ONLY,
-                pipeline: if step == Step::Pipelined {
-                    self.pipeline
-                } else {
-                    1
-                },
-                stall: None,
-            }],
+                };
+                let rate = Some(self.mixed_rate);
+                vec![Measurement::new(
+                    step,
+                    self.mixed_connections,
+                    rate,
+                    self.mixed_window,
+                    mix,
+                )]
+            }
+            Step::Throughput | Step::Pipelined => {
+                let mut one = Measurement::new(
+                    step,
+                    self.throughput_connections,
+                    None,
+                    self.throughput_window,
+                    Mix::ECHO_ONLY,
+                );
+                if step == Step::Pipelined {
+                    one.pipeline = self.pipeline;
+                }
+                vec![one]
+            }
             // The same stall, open loop then closed loop: the open loop
             // charges the stall to every request it held up, the closed
             // loop to one request per connection.
             Step::Stalled => [Some(self.mixed_rate), None]
                 .into_iter()
                 .map(|rate| Measurement {
-                    step,
-                    connections: self.mixed_connections,
-                    rate,
-                    window: self.stall_window,
-                    mix: Mix::ECHO_ONLY,
-                    pipeline: 1,
                     stall: Some(self.stall),
+                    ..Measurement::new(
+                        step,
+                        self.mixed_connections,
+                        rate,
+                        self.stall_window,
+                        Mix::ECHO_ONLY,
+                    )
                 })
                 .collect(),
+            Step::Capacity => self
+                .capacity_connections
+                .iter()
+                .flat_map(|&connections| self.sweep(step, connections, &self.capacity_rates))
+                .collect(),
+            Step::CapacityMixed => {
+                let mut sweep =
+                    self.sweep(step, self.mixed_connections, &self.capacity_mixed_rates);
+                for one in &mut sweep {
+                    one.mix = TENTH_WORK;
+                }
+                sweep
+            }
+            Step::Workers => self
+                .worker_counts
+                .iter()
+                .flat_map(|&workers| {
+                    let mut sweep = self.sweep(step, self.mixed_connections, &self.capacity_rates);
+                    for one in &mut sweep {
+                        one.server_flags = vec!["--workers".into(), workers.to_string()];
+                    }
+                    sweep
+                })
+                .collect(),
+            // Every connection sends one WORK at once and waits for it: the
+            // run lasts until the last answer.
+            Step::CpuBatch => vec![Measurement {
+                requests_per_connection: Some(1),
+                work_units: self.cpu_batch_work_units,
+                ..Measurement::new(
+                    step,
+                    self.cpu_batch_connections,
+                    None,
+                    Duration::ZERO,
+                    Mix {
+                        echo: 0,
+                        work: 100,
+                        sleep: 0,
+                    },
+                )
+            }],
         }
+    }
+
+    /// One sweep: each rate in turn, at `connections`.
+    fn sweep(&self, step: Step, connections: usize, rates: &[f64]) -> Vec<Measurement> {
+        rates
+            .iter()
+            .map(|&rate| {
+                Measurement::new(
+                    step,
+                    connections,
+                    Some(rate),
+                    self.capacity_window,
+                    Mix::ECHO_ONLY,
+                )
+            })
+            .collect()
     }
 
     /// Every measurement of `server`, in the order the suite runs them.
@@ -180,6 +319,9 @@ impl Schedule {
             .iter()
             .filter(|&&step| server.takes_part_in(step).is_ok())
             .flat_map(|&step| self.measurements(step))
+            // A sweep at more connections than the server serves at once
+            // would measure its refusals, which the staircase already shows.
+            .filter(|m| !m.is_sweep() || server.serves(m.connections))
             .collect()
     }
 }
@@ -202,7 +344,8 @@ mod tests {
         let single = schedule.for_server(&registry::SINGLE_THREAD, &Step::ALL);
         assert_eq!(single.len(), 6, "the staircase only");
         assert!(single.iter().all(|m| m.step == Step::Staircase));
-        let tokio = schedule.for_server(&registry::ASYNC_TOKIO, &Step::ALL);
+        let old_steps = &Step::ALL[..6];
+        let tokio = schedule.for_server(&registry::ASYNC_TOKIO, old_steps);
         assert_eq!(tokio.len(), 6 + 4 + 2);
         let stalled: Vec<_> = tokio.iter().filter(|m| m.step == Step::Stalled).collect();
         assert_eq!(stalled.len(), 2);
@@ -210,7 +353,7 @@ mod tests {
         assert!(stalled.iter().all(|m| m.stall.is_some()));
         assert!(
             schedule
-                .for_server(&registry::HYBRID_BLOCKING, &Step::ALL)
+                .for_server(&registry::HYBRID_BLOCKING, old_steps)
                 .iter()
                 .all(|m| m.step != Step::Stalled)
         );
@@ -225,5 +368,41 @@ mod tests {
         assert_eq!((pipelined.step, pipelined.pipeline), (Step::Pipelined, 16));
         let sleep = schedule.measurements(Step::MixedSleep);
         assert_eq!(sleep[0].mix.to_string(), "echo=95,work=0,sleep=5");
+    }
+
+    #[test]
+    fn sweeps_cover_the_rates_where_the_server_serves_everyone() {
+        let schedule = Schedule::new(false);
+        let rates = schedule.capacity_rates.len();
+        let capacity = |server| {
+            schedule
+                .for_server(server, &[Step::Capacity])
+                .iter()
+                .map(|m| m.connections)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(capacity(&registry::ASYNC_TOKIO).len(), 2 * rates);
+        assert_eq!(
+            capacity(&registry::THREAD_POOL),
+            vec![100; rates],
+            "02's pool serves 128 at once: no sweep at 10k"
+        );
+        let workers = schedule.for_server(&registry::ASYNC_TOKIO, &[Step::Workers]);
+        assert_eq!(workers.len(), 4 * rates);
+        assert_eq!(workers[0].server_flags, ["--workers", "1"]);
+        assert!(workers[0].same_sweep(&workers[1]));
+        assert!(
+            !workers[0].same_sweep(&workers[rates]),
+            "another worker count"
+        );
+        assert!(
+            schedule
+                .for_server(&registry::HYBRID_BLOCKING, &[Step::Workers])
+                .is_empty()
+        );
+        let batch = &schedule.measurements(Step::CpuBatch)[0];
+        assert_eq!(batch.requests_per_connection, Some(1));
+        assert_eq!(batch.mix.to_string(), "echo=0,work=100,sleep=0");
+        assert!(!batch.is_sweep());
     }
 }

@@ -7,19 +7,42 @@ use std::fmt::Write as _;
 use registry::Step;
 
 use crate::metrics::{Failure, Kind, Percentiles};
+use crate::suite::capacity::{self, Point, capacities};
 use crate::suite::data::{Results, Run};
+use crate::suite::schedule::CAPACITY_P99_BOUND_US;
 
 /// The line under every table: where, when and by which command.
 pub fn footer(results: &Results) -> String {
-    let mut footer = format!(
-        "\n*Measured {} on {} ({} cores shared by client and server), commit `{}`, by \
-         `cargo run --release --bin loadtest -- suite{}`.*\n",
-        results.stamp.date,
-        results.stamp.cpu,
-        results.stamp.cores,
-        results.stamp.commit,
+    let command = format!(
+        "`cargo run --release --bin loadtest -- suite{}`",
         if results.quick { " --quick" } else { "" }
     );
+    let parts = results.parts();
+    let mut footer = if parts.len() <= 1 {
+        format!(
+            "\n*Measured {} on {} ({} cores shared by client and server), commit `{}`, by {command}.*\n",
+            results.stamp.date, results.stamp.cpu, results.stamp.cores, results.stamp.commit,
+        )
+    } else {
+        // A partial rerun: say which servers each commit measured.
+        let list: Vec<String> = parts
+            .iter()
+            .map(|(stamp, servers)| {
+                format!(
+                    "commit `{}` on {} ({})",
+                    stamp.commit,
+                    stamp.date,
+                    servers.join(", ")
+                )
+            })
+            .collect();
+        format!(
+            "\n*Measured on {} ({} cores shared by client and server) by {command}, in parts: {}.*\n",
+            results.stamp.cpu,
+            results.stamp.cores,
+            list.join("; ")
+        )
+    };
     for missing in &results.missing {
         let _ = write!(
             footer,
@@ -296,6 +319,111 @@ pub fn stalled(results: &Results) -> String {
             micros(request.max),
             percentile(uncorrected, |p| p.p99),
             percentile(uncorrected, |p| p.max),
+        );
+    }
+    table
+}
+
+/// The capacity sweeps of `step`: each server's highest sustained rate,
+/// what its latency was there, and why the sweep stopped.
+pub fn capacity(results: &Results, step: Step) -> String {
+    let mut table = format!(
+        "| server | connections | capacity, requests/s (ECHO p99 ≤ {} ms) | ECHO p50 / p99 there | tester CPU there | next rate | why the sweep stopped there |\n\
+         |---|---:|---:|---:|---:|---:|---|\n",
+        CAPACITY_P99_BOUND_US / 1000
+    );
+    for sweep in capacities(results, step) {
+        let (latency, tester) =
+            sweep
+                .sustained
+                .map_or(("–".to_owned(), "–".to_owned()), |run| {
+                    let echo = run.report.kind(Kind::Echo);
+                    (
+                        format!(
+                            "{} / {}",
+                            percentile(echo, |p| p.p50),
+                            percentile(echo, |p| p.p99)
+                        ),
+                        format!("{:.0}%", run.report.tester.cpu_share * 100.0),
+                    )
+                });
+        let (next, why) = sweep.stopped.as_ref().map_or(
+            ("–".to_owned(), Point::Sustained.why()),
+            |(run, point)| (format!("{:.0}", run.rate.unwrap_or(0.0)), point.why()),
+        );
+        let _ = writeln!(
+            table,
+            "| {}{} | {} | {} | {latency} | {tester} | {next} | {why} |",
+            sweep.server,
+            if sweep.flags.is_empty() {
+                String::new()
+            } else {
+                format!(" `{}`", sweep.flags)
+            },
+            sweep.connections,
+            sweep.figure(),
+        );
+    }
+    table
+}
+
+/// 03 at each worker count: its capacity and its idle memory, for the
+/// claims about how many worker threads to run.
+pub fn workers(results: &Results) -> String {
+    let mut table = String::from(
+        "| 03's worker threads | capacity, requests/s | ECHO p99 there | why the sweep stopped | threads in all | RSS before any connection |\n\
+         |---:|---:|---:|---|---:|---:|\n",
+    );
+    for sweep in capacities(results, Step::Workers) {
+        let first = results
+            .of(Step::Workers)
+            .find(|r| r.server_flags.join(" ") == sweep.flags);
+        let server = first.and_then(|r| r.report.server.as_ref());
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {} |",
+            sweep.flags.trim_start_matches("--workers "),
+            sweep.figure(),
+            sweep
+                .sustained
+                .map_or("–".to_owned(), |run| micros(capacity::echo_p99(run))),
+            sweep
+                .stopped
+                .as_ref()
+                .map_or(Point::Sustained.why(), |(_, point)| point.why()),
+            server.map_or("–".to_owned(), |s| s.threads_before.to_string()),
+            server.map_or("–".to_owned(), |s| format!(
+                "{} MiB",
+                mib(s.rss_bytes_before)
+            )),
+        );
+    }
+    table
+}
+
+/// Post 002's CPU-bound test, rerun: a batch of `WORK`s at once, timed
+/// until the last answer.
+pub fn cpu_batch(results: &Results) -> String {
+    let mut table = String::from(
+        "| server | WORKs at once (one per connection) | units each | all answered after | WORK p50 / max | server threads |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    let units = crate::suite::schedule::Schedule::new(results.quick).cpu_batch_work_units;
+    for run in results.of(Step::CpuBatch) {
+        let work = run.report.kind(Kind::Work);
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {:.2} s | {} / {} | {} |",
+            run.server,
+            run.connections,
+            units,
+            run.report.duration_s,
+            percentile(work, |p| p.p50),
+            percentile(work, |p| p.max),
+            run.report
+                .server
+                .as_ref()
+                .map_or("–".to_owned(), |s| s.threads.to_string()),
         );
     }
     table
