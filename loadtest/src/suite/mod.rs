@@ -304,8 +304,18 @@ fn read_results(path: &Path) -> anyhow::Result<Results> {
 }
 
 /// What every run measured besides its server: the tester, the registry
-/// it reads, and the locked dependencies.
-pub const TESTER_SOURCES: [&str; 3] = ["loadtest/src", "registry/src", "Cargo.lock"];
+/// it reads, and the locked dependencies. The views (tables, charts,
+/// sentences, claims) only render what was measured, so changing them
+/// calls for `--render`, not for new measurements.
+pub const TESTER_SOURCES: [&str; 7] = [
+    "loadtest/src",
+    ":(exclude)loadtest/src/suite/tables.rs",
+    ":(exclude)loadtest/src/suite/charts.rs",
+    ":(exclude)loadtest/src/suite/prose.rs",
+    ":(exclude)loadtest/src/suite/claims.rs",
+    "registry/src",
+    "Cargo.lock",
+];
 
 /// `--check-fresh`: each stored run against the sources it measured, since
 /// the commit on its stamp.
@@ -614,6 +624,7 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
         tables::capacity(results, Step::CapacityMixed),
     )?;
     page("workers.md", tables::workers(results))?;
+    page("capacity-summary.md", prose::capacity_summary(results))?;
     page("cpu-batch.md", tables::cpu_batch(results))?;
     page("summary.md", prose::summary(results, &schedule))?;
     page("threads-summary.md", prose::threads_summary(results))?;

@@ -7,6 +7,7 @@ use registry::Step;
 
 use crate::metrics::Kind;
 use crate::spec;
+use crate::suite::capacity::capacities;
 use crate::suite::data::Results;
 use crate::suite::schedule::Schedule;
 use crate::suite::tables::{mib, micros, outcome};
@@ -120,6 +121,67 @@ pub fn mixed_arithmetic(results: &Results, schedule: &Schedule) -> String {
              {busy:.2} s of {kind} every second, so on average **{busy:.2} of 03's {workers} worker threads** \
              are inside a {kind}. An ECHO that lands on one of those waits; 04 moves the {kind} off them.",
         );
+    }
+    text
+}
+
+/// The capacity sweeps in sentences: who took the most at each size, and
+/// with 10% `WORK`, how far 02 and 04 get past 03.
+pub fn capacity_summary(results: &Results) -> String {
+    let mut text = String::new();
+    let sweeps = capacities(results, Step::Capacity);
+    let mut sizes: Vec<usize> = sweeps.iter().map(|c| c.connections).collect();
+    sizes.dedup();
+    for size in sizes {
+        let list: Vec<String> = sweeps
+            .iter()
+            .filter(|c| c.connections == size)
+            .map(|c| format!("{} {}", c.server, c.figure()))
+            .collect();
+        let _ = writeln!(
+            text,
+            "- ECHO only, {size} connections, requests/s sustained with p99 ≤ 10 ms: {}.",
+            list.join(", ")
+        );
+    }
+    let mixed = capacities(results, Step::CapacityMixed);
+    let of = |name: &str| mixed.iter().find(|c| c.server == name);
+    if let Some(inline) = of(registry::ASYNC_TOKIO.name) {
+        let list: Vec<String> = mixed
+            .iter()
+            .map(|c| format!("{} {}", c.server, c.figure()))
+            .collect();
+        let _ = write!(
+            text,
+            "- With 10% `WORK`, {} connections: {}.",
+            inline.connections,
+            list.join(", ")
+        );
+        for other in [registry::THREAD_POOL.name, registry::HYBRID_BLOCKING.name] {
+            let (Some(other), Some(base)) = (of(other), inline.rate()) else {
+                continue;
+            };
+            let Some(rate) = other.rate() else {
+                continue;
+            };
+            // A ratio only between limits the servers set themselves.
+            if other.is_servers() && inline.is_servers() {
+                let _ = write!(
+                    text,
+                    " {} took {:.1}× what 03 took.",
+                    other.server,
+                    rate / base.max(1.0)
+                );
+            } else {
+                let _ = write!(
+                    text,
+                    " {} took at least {:.1}× what 03 took (a sweep that did not reach its server's limit gives a lower bound).",
+                    other.server,
+                    rate / base.max(1.0)
+                );
+            }
+        }
+        text.push('\n');
     }
     text
 }
@@ -274,6 +336,37 @@ mod tests {
             text.contains("**node-peer** was not measured: `node` is not installed."),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_capacity_summary_gives_a_ratio_only_between_server_limits() {
+        let mut results = results_with(&[
+            ("03-async-tokio", Step::CapacityMixed, 100, 100),
+            ("03-async-tokio", Step::CapacityMixed, 100, 100),
+            ("04-hybrid-blocking", Step::CapacityMixed, 100, 100),
+            ("04-hybrid-blocking", Step::CapacityMixed, 100, 100),
+        ]);
+        for (run, (rate, p99)) in results.runs.iter_mut().zip([
+            (2000.0, 500),
+            (4000.0, 50_000),
+            (6000.0, 500),
+            (8000.0, 50_000),
+        ]) {
+            run.rate = Some(rate);
+            run.report.by_request.get_mut(&Kind::Echo).unwrap().p99 = p99;
+        }
+        let text = capacity_summary(&results);
+        assert!(
+            text.contains("03-async-tokio 2000, 04-hybrid-blocking 6000."),
+            "{text}"
+        );
+        assert!(
+            text.contains("04-hybrid-blocking took 3.0× what 03 took."),
+            "{text}"
+        );
+        results.runs[3].report.tester.cpu_share = 0.99;
+        let text = capacity_summary(&results);
+        assert!(text.contains("took at least 3.0×"), "{text}");
     }
 
     #[test]
