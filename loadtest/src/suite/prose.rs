@@ -164,8 +164,12 @@ pub fn capacity_summary(results: &Results) -> String {
             let Some(rate) = other.rate() else {
                 continue;
             };
-            // A ratio only between limits the servers set themselves.
-            if other.is_servers() && inline.is_servers() {
+            // A ratio only against a limit 03 set itself; `at least` when
+            // the other sweep stopped short of its own.
+            if !inline.is_servers() {
+                continue;
+            }
+            if other.is_servers() {
                 let _ = write!(
                     text,
                     " {} took {:.1}× what 03 took.",
@@ -367,6 +371,9 @@ mod tests {
         results.runs[3].report.tester.cpu_share = 0.99;
         let text = capacity_summary(&results);
         assert!(text.contains("took at least 3.0×"), "{text}");
+        results.runs[1].report.tester.cpu_share = 0.99;
+        let text = capacity_summary(&results);
+        assert!(!text.contains(" took "), "03 gave only a lower bound: {text}");
     }
 
     #[test]
