@@ -167,25 +167,30 @@ impl Threads {
                 // as long as the number of open connections.
                 running.retain(|thread| !thread.is_finished());
                 let shutdown = shutdown.clone();
-                // The job is handed over once the thread exists: if it
-                // cannot start, the job is still ours and its client gets
-                // `ERR busy` instead of a silent close.
-                let (hand_over, take) = mpsc::sync_channel::<Job>(1);
+                // The job waits in a slot both sides hold: the new thread
+                // takes it out, and if the thread cannot start, the job is
+                // still ours and its client gets `ERR busy` instead of a
+                // silent close. (Handing it over through a channel after the
+                // spawn works too, but costs every connection a wake-up.)
+                let slot = Arc::new(Mutex::new(Some(job)));
+                let theirs = Arc::clone(&slot);
                 let spawned = thread::Builder::new()
                     .name("connection".into())
                     .spawn(move || {
-                        if let Ok(job) = take.recv() {
+                        let job = theirs.lock().ok().and_then(|mut slot| slot.take());
+                        if let Some(job) = job {
                             serve_connection(job.stream, job.session, &shutdown);
                         }
                     });
                 match spawned {
                     Ok(thread) => {
                         running.push(thread);
-                        hand_over.send(job).map_err(|mpsc::SendError(job)| job)
+                        Ok(())
                     }
                     Err(error) => {
                         tracing::warn!(%error, "cannot start a thread: the client gets ERR busy");
-                        Err(job)
+                        let job = slot.lock().ok().and_then(|mut slot| slot.take());
+                        job.map_or(Ok(()), Err)
                     }
                 }
             }

@@ -317,6 +317,19 @@ pub const TESTER_SOURCES: [&str; 7] = [
     "Cargo.lock",
 ];
 
+/// Every path whose code some run measures: each server's sources and the
+/// tester's.
+pub fn measured_paths() -> Vec<&'static str> {
+    let mut paths: Vec<&'static str> = registry::SERVERS
+        .iter()
+        .flat_map(|server| server.all_sources())
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.extend(TESTER_SOURCES);
+    paths
+}
+
 /// `--check-fresh`: each stored run against the sources it measured, since
 /// the commit on its stamp.
 fn check_fresh(args: &SuiteArgs) -> anyhow::Result<PathBuf> {

@@ -131,6 +131,7 @@ pub fn capacity_summary(results: &Results) -> String {
     let mut text = String::new();
     let sweeps = capacities(results, Step::Capacity);
     let mut sizes: Vec<usize> = sweeps.iter().map(|c| c.connections).collect();
+    sizes.sort_unstable();
     sizes.dedup();
     for size in sizes {
         let list: Vec<String> = sweeps
@@ -373,7 +374,10 @@ mod tests {
         assert!(text.contains("took at least 3.0×"), "{text}");
         results.runs[1].report.tester.cpu_share = 0.99;
         let text = capacity_summary(&results);
-        assert!(!text.contains(" took "), "03 gave only a lower bound: {text}");
+        assert!(
+            !text.contains(" took "),
+            "03 gave only a lower bound: {text}"
+        );
     }
 
     #[test]
