@@ -579,6 +579,12 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
 /// Writes everything into `out`: the measured data, then the views of it.
 pub fn write(out: &Path, results: &Results) -> anyhow::Result<()> {
     write_file(out, "suite.json", &serde_json::to_string_pretty(results)?)?;
+    // Every run's report, afresh: a file left from an older schedule (a
+    // rate no longer swept) would be a figure nothing stands behind.
+    let runs = out.join("runs");
+    if runs.is_dir() {
+        fs::remove_dir_all(&runs).with_context(|| format!("cannot clear {}", runs.display()))?;
+    }
     for run in &results.runs {
         let loop_kind = match (run.step, run.rate) {
             // The stalled step runs twice at one size: tell them apart.
