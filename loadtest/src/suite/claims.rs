@@ -68,6 +68,7 @@ pub fn claims(results: &Results, schedule: &Schedule) -> String {
     rows.extend(stack_and_task(results));
     rows.extend(pool_vs_async(results));
     rows.extend(cpu_batch(results));
+    rows.extend(blocking_call(results));
     rows.extend(pipelining(results));
     rows.push(shutdown_pattern());
     let mut table = String::from(
@@ -318,9 +319,10 @@ fn runtime_options() -> Vec<Claim> {
             post: "000",
             claim: "Tokio 1.40 tuning: `steal_tick_interval`, a per-worker task queue size",
             verdict: Verdict::DoesNotHold,
-            measured: "no such options: Tokio's `runtime::Builder` has neither (its scheduler \
-                       knobs are `global_queue_interval`, `event_interval` and, unstable, \
-                       `disable_lifo_slot`); the post's Listing 3 does not compile"
+            measured: "no such options in Tokio 1.x: the `runtime::Builder` of the Tokio locked \
+                       here, a later 1.x (which cannot have removed a public method), has neither; \
+                       its scheduler knobs are `global_queue_interval`, `event_interval` and, \
+                       unstable, `disable_lifo_slot`. The post's Listing 3 does not compile"
                 .to_owned(),
             command: "`cargo doc -p tokio --open`, `runtime::Builder`",
         },
@@ -466,6 +468,36 @@ fn cpu_batch(results: &Results) -> Vec<Claim> {
         ),
         command: "`loadtest suite --only 02-thread-pool,03-async-tokio,04-hybrid-blocking --steps cpu-batch`",
     }]
+}
+
+/// Post 002's "a blocking call cut performance by 90%": the post does not
+/// say what it measured, so the row shows what a blocking call does here.
+fn blocking_call(results: &Results) -> Option<Claim> {
+    let echo_p99 = |server: &str| {
+        results
+            .find(server, Step::MixedSleep, None)?
+            .report
+            .kind(crate::metrics::Kind::Echo)
+            .map(|p| p.p99)
+    };
+    let inline = echo_p99(registry::ASYNC_TOKIO.name)?;
+    let moved = echo_p99(registry::HYBRID_BLOCKING.name)?;
+    Some(Claim {
+        post: "002",
+        claim: "a blocking call in async code: \"my server's performance dropped by 90%\"",
+        verdict: Verdict::CannotCheck(
+            "the post does not say what \"performance\" measured (the request rate here is \
+             fixed, open loop)"
+                .to_owned(),
+        ),
+        measured: format!(
+            "with 5% of requests a blocking 10 ms SLEEP, ECHO's p99 was {} on 03 (inline) and {} on 04 (`spawn_blocking`): {:.0}× worse inline",
+            micros(inline),
+            micros(moved),
+            inline as f64 / moved.max(1) as f64
+        ),
+        command: "`loadtest suite --only 03-async-tokio,04-hybrid-blocking --steps mixed-sleep`",
+    })
 }
 
 /// Post 001's two throughput figures, against this tester and 03.
