@@ -32,6 +32,13 @@ impl Point {
         *self == Point::Sustained
     }
 
+    /// Whether a second try at the same rate could say otherwise: the
+    /// server's own failures can be a passing stall; a tester that fell
+    /// behind would only fall behind again.
+    pub fn worth_a_retry(&self) -> bool {
+        matches!(self, Point::OverBound(_) | Point::Errors(_))
+    }
+
     /// Why the sweep stopped here, in a few words.
     pub fn why(&self) -> String {
         match self {
@@ -137,11 +144,20 @@ pub fn capacities(results: &Results, step: Step) -> Vec<Capacity<'_>> {
                 sweeps.len() - 1
             });
         let sweep = &mut sweeps[index];
-        if sweep.stopped.is_some() {
+        // A second try at the rate where the sweep stopped replaces the
+        // first: the suite retries a failure once before believing it.
+        let retry = sweep
+            .stopped
+            .as_ref()
+            .is_some_and(|(stopped, _)| stopped.rate == run.rate);
+        if sweep.stopped.is_some() && !retry {
             continue; // a point past the stop (from an older, longer sweep)
         }
         match judge(run) {
-            Point::Sustained => sweep.sustained = Some(run),
+            Point::Sustained => {
+                sweep.sustained = Some(run);
+                sweep.stopped = None;
+            }
             point => sweep.stopped = Some((run, point)),
         }
     }
@@ -198,6 +214,24 @@ mod tests {
         );
         let all_fine = sweep(&[500, 900]);
         assert_eq!(capacities(&all_fine, Step::Capacity)[0].figure(), "≥ 2000");
+    }
+
+    #[test]
+    fn a_failure_that_passes_on_its_retry_does_not_end_the_sweep() {
+        let mut results = sweep(&[500, 25_000, 900, 25_000, 30_000]);
+        // Rates 1000, 2000 (fails), 2000 again (passes), 3000 (fails), 3000.
+        let rates = [1000.0, 2000.0, 2000.0, 3000.0, 3000.0];
+        for (run, rate) in results.runs.iter_mut().zip(rates) {
+            run.rate = Some(rate);
+        }
+        let found = capacities(&results, Step::Capacity);
+        assert_eq!(found[0].figure(), "2000");
+        assert_eq!(
+            found[0].stopped.as_ref().unwrap().1,
+            Point::OverBound(30_000)
+        );
+        assert!(Point::OverBound(1).worth_a_retry());
+        assert!(!Point::TesterLimited(String::new()).worth_a_retry());
     }
 
     #[test]

@@ -521,10 +521,17 @@ pub fn capacity(results: &Results) -> ChartResult {
                 ))
                 .map_err(chart_error)?;
             for server in results.servers() {
-                let runs: Vec<&Run> = results
+                let mut runs: Vec<&Run> = Vec::new();
+                for run in results
                     .of(Step::Capacity)
                     .filter(|r| r.server == server.name && r.connections == size)
-                    .collect();
+                {
+                    // A rate tried twice (a failure confirmed): its last try.
+                    if runs.last().is_some_and(|last| last.rate == run.rate) {
+                        runs.pop();
+                    }
+                    runs.push(run);
+                }
                 if runs.is_empty() {
                     continue;
                 }
