@@ -535,8 +535,12 @@ fn pipelining(results: &Results) -> Vec<Claim> {
             claim,
             verdict: Verdict::from(rate >= claimed),
             measured: format!(
-                "{rate:.0} requests/s from `loadtest run` to 03, {} connections, {} in flight each",
-                run.connections, run.report.pipeline
+                "{rate:.0} requests/s from `loadtest run` to 03, {} connections, {} in flight each{}",
+                run.connections,
+                run.report.pipeline,
+                run.report.tester_limit().map_or(String::new(), |why| format!(
+                    " (**tester-limited**: {why}; client and server share two cores)"
+                ))
             ),
             command: "`loadtest suite --only 03-async-tokio --steps throughput,pipelined`",
         });
