@@ -166,10 +166,12 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
                 .map(move |m| (*server, m))
         })
         .collect();
+    let stamp = results.stamp.clone();
     let host = Host {
         target: &target,
         root: &root,
         fd_limit,
+        stamp: &stamp,
     };
     let mut progress = Progress::new(&work);
     let mut swept_past: Option<(&Server, &Measurement)> = None;
@@ -183,8 +185,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
             }
         }
         eprintln!("{}", progress.line(server, measurement));
-        let mut run = measure(&host, server, measurement)?;
-        run.stamp = results.stamp.clone();
+        let run = measure(&host, server, measurement)?;
         progress.done(measurement);
         let mut point = capacity::judge(&run);
         results.runs.push(run);
@@ -194,8 +195,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         // judged on the second.
         if measurement.is_sweep() && point.worth_a_retry() {
             eprintln!("{} (again, to confirm)", progress.line(server, measurement));
-            let mut again = measure(&host, server, measurement)?;
-            again.stamp = results.stamp.clone();
+            let again = measure(&host, server, measurement)?;
             point = capacity::judge(&again);
             results.runs.push(again);
         }
@@ -345,10 +345,7 @@ pub fn measured_paths() -> Vec<&'static str> {
 /// `--check-fresh`: each stored run against the sources it measured, since
 /// the commit on its stamp.
 fn check_fresh(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| registry::repository_root().join("book/src/results"));
+    let out = stored_folder(args);
     let results = read_results(&out.join("suite.json"))?;
     let mut stale = Vec::new();
     let mut checked: Vec<(String, String)> = Vec::new();
@@ -511,23 +508,29 @@ fn list(target: &Path, root: &Path) -> String {
     text
 }
 
+/// Where the stored results are: `--out`, or the book's results folder.
+fn stored_folder(args: &SuiteArgs) -> PathBuf {
+    args.out
+        .clone()
+        .unwrap_or_else(|| registry::repository_root().join("book/src/results"))
+}
+
 /// `--render`: redraw the views from the stored results.
 fn render(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| registry::repository_root().join("book/src/results"));
+    let out = stored_folder(args);
     let path = out.join("suite.json");
     let results = read_results(&path)?;
     write_views(&out, &results)?;
     Ok(out)
 }
 
-/// Where the servers come from, and the machine's limit.
+/// Where the servers come from, the machine's limit, and the stamp every
+/// run of this suite carries.
 struct Host<'a> {
     target: &'a Path,
     root: &'a Path,
     fd_limit: u64,
+    stamp: &'a stamp::Stamp,
 }
 
 /// Server processes a measurement needs: as many as the open-file limit
@@ -583,8 +586,7 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
         exited_cleanly: stopped.all_exited_zero,
         final_lines: stopped.final_lines,
         server_flags: measurement.server_flags.clone(),
-        // The suite stamps its runs; a run alone is stamped now.
-        stamp: stamp::Stamp::read(host.fd_limit),
+        stamp: host.stamp.clone(),
     })
 }
 
