@@ -24,17 +24,17 @@ log="$(mktemp)"
   echo "== slow clients: $stalled connections send half a handshake line and stall"
   # 02 runs with a thread per connection here: its 512-thread test pool is
   # smaller than the attack (see the chapter).
-  CONFORMANCE_STALLED="$stalled" cargo test --release -p thread-pool -p async-tokio -p hybrid-blocking \
+  CONFORMANCE_STALLED="$stalled" cargo test --release -p thread-pool -p async-tokio -p hybrid-blocking -p event-loop \
     --test conformance slow_clients -- --skip large_pool --nocapture --test-threads 1 2>&1 | tee -a "$log" | grep RELIABILITY | sed 's/^test [^ ]* \.\.\. //'
 
   echo
   echo "== floods: 50 connections at once against --max-connections 10"
-  cargo test --release -p thread-pool -p async-tokio -p hybrid-blocking \
+  cargo test --release -p thread-pool -p async-tokio -p hybrid-blocking -p event-loop \
     --test conformance flood -- --nocapture --test-threads 1 2>&1 | tee -a "$log" | grep RELIABILITY | sed 's/^test [^ ]* \.\.\. //'
 
   echo
   echo "== shutdown under load: SIGTERM while $load connections pipeline ECHO"
-  CONFORMANCE_LOAD_CONNECTIONS="$load" cargo test --release -p thread-pool -p async-tokio -p hybrid-blocking \
+  CONFORMANCE_LOAD_CONNECTIONS="$load" cargo test --release -p thread-pool -p async-tokio -p hybrid-blocking -p event-loop \
     --test binary shutdown_under_load -- --nocapture --test-threads 1 2>&1 | tee -a "$log" | grep RELIABILITY | sed 's/^test [^ ]* \.\.\. //'
 
   echo

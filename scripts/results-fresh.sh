@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 # What each kind of result measured. The servers and the protocol crate
 # are in all of them; Cargo.lock too (a new Tokio is new code).
-servers=(01-single-thread/src 02-thread-pool/src 03-async-tokio/src 04-hybrid-blocking/src
+servers=(01-single-thread/src 02-thread-pool/src 03-async-tokio/src 04-hybrid-blocking/src 05-event-loop/src
          common/src protocol/src Cargo.lock)
 bench_paths=("${servers[@]}" loadtest/benches)
 reliability_paths=("${servers[@]}" conformance/src scripts/reliability-results.sh)

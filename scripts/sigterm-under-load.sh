@@ -25,7 +25,7 @@ start_server() {
 }
 
 printf '%-20s %-12s %-13s %-16s %-10s %-12s %s\n' server exit wrong_answer closed_by_server unanswered "exit after" answered
-for server in 01-single-thread 02-thread-pool 02-per-connection 03-async-tokio 04-hybrid-blocking go-peer node-peer; do
+for server in 01-single-thread 02-thread-pool 02-per-connection 03-async-tokio 04-hybrid-blocking 05-event-loop go-peer node-peer; do
   case "$server" in
     go-peer) [ -x target/peers/go-peer ] || { echo "$server: not built (cargo xtask peers)"; continue; } ;;
     node-peer) command -v node >/dev/null || { echo "$server: node is not installed"; continue; } ;;

@@ -75,6 +75,7 @@ fn start(model: &Server, connections: usize) -> Background {
         }
         "03-async-tokio" => async_tokio::spawn(listener, &args, 2),
         "04-hybrid-blocking" => hybrid_blocking::spawn(listener, &args, 2),
+        "05-event-loop" => event_loop::spawn(vec![listener], &args, 16),
         other => panic!(
             "the registry lists {other}, which the benches cannot start in-process: add it to `start`"
         ),

@@ -38,6 +38,7 @@ fn start(model: &str) -> RunningServer {
         .into(),
         "03-async-tokio" => async_tokio::spawn(listener, &args, 2).into(),
         "04-hybrid-blocking" => hybrid_blocking::spawn(listener, &args, 2).into(),
+        "05-event-loop" => event_loop::spawn(vec![listener], &args, 16).into(),
         other => panic!("no model {other}"),
     }
 }
@@ -85,6 +86,7 @@ fn a_server_shutting_down_under_load_is_closed_by_server_not_wrong_answers() {
         "02-thread-pool",
         "03-async-tokio",
         "04-hybrid-blocking",
+        "05-event-loop",
     ] {
         let mut server = start(model);
         // The server runs in this process, so a stand-in process plays its

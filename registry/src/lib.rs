@@ -123,12 +123,17 @@ impl Step {
     /// The servers a step is for, when it is not for all, and why the
     /// others sit it out.
     pub fn only_for(self) -> Option<(&'static [&'static str], &'static str)> {
-        const RUST_WAYS: &[&str] = &["02-thread-pool", "03-async-tokio", "04-hybrid-blocking"];
+        const RUST_WAYS: &[&str] = &[
+            "02-thread-pool",
+            "03-async-tokio",
+            "04-hybrid-blocking",
+            "05-event-loop",
+        ];
         match self {
             Step::CapacityMixed | Step::CpuBatch => Some((
                 RUST_WAYS,
-                "compares the three places a Rust server can run WORK: a pool thread (02), \
-                 the Tokio worker itself (03), rayon (04)",
+                "compares the places a Rust server can run WORK: a pool thread (02), \
+                 the Tokio worker itself (03), rayon (04), a hand-written pool (05)",
             )),
             Step::Workers => Some((
                 &["03-async-tokio"],
@@ -263,6 +268,23 @@ pub const HYBRID_BLOCKING: Server = Server {
     sources: &["04-hybrid-blocking/src"],
 };
 
+/// Model 05.
+pub const EVENT_LOOP: Server = Server {
+    name: "05-event-loop",
+    chapter: "05-event-loop.md",
+    summary: "the event loop by hand (mio), WORK and SLEEP on a pool",
+    launch: Launch::Cargo {
+        binary: "05-event-loop",
+    },
+    flags: &[],
+    default_addr: "127.0.0.1:7805",
+    suite_port: 7908,
+    reuse_port: true,
+    sits_out: &[(Step::Stalled, ONE_STALL)],
+    serves_at_once: None,
+    sources: &["05-event-loop/src"],
+};
+
 /// The Go peer: what a reader might write in Go instead.
 pub const GO_PEER: Server = Server {
     name: "go-peer",
@@ -300,12 +322,13 @@ pub const NODE_PEER: Server = Server {
 };
 
 /// Everything the suite measures, in the order of the book.
-pub const SERVERS: [Server; 7] = [
+pub const SERVERS: [Server; 8] = [
     SINGLE_THREAD,
     THREAD_POOL,
     THREAD_PER_CONNECTION,
     ASYNC_TOKIO,
     HYBRID_BLOCKING,
+    EVENT_LOOP,
     GO_PEER,
     NODE_PEER,
 ];

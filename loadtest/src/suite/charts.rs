@@ -18,6 +18,7 @@ const COLOURS: [RGBColor; registry::SERVERS.len()] = [
     RGBColor(150, 60, 160),
     RGBColor(30, 100, 200),
     RGBColor(40, 160, 70),
+    RGBColor(225, 110, 185),
     RGBColor(0, 160, 170),
     RGBColor(200, 50, 50),
 ];
