@@ -15,6 +15,8 @@ servers=(01-single-thread/src 02-thread-pool/src 03-async-tokio/src 04-hybrid-bl
          common/src protocol/src Cargo.lock)
 bench_paths=("${servers[@]}" loadtest/benches)
 reliability_paths=("${servers[@]}" conformance/src scripts/reliability-results.sh)
+anatomy_paths=(03-async-tokio/src 04-hybrid-blocking/src 05-event-loop/src common/src protocol/src
+               anatomy/src Cargo.lock)
 
 stale=0
 
@@ -63,11 +65,13 @@ if ! cargo run --release -q --bin loadtest -- suite --check-fresh; then
   stale=1
 fi
 
-# bench.txt and reliability.txt: first line "..., commit abc1234"
+# bench.txt, reliability.txt and bytes.md: first line "..., commit abc1234"
 first_line_commit() { head -1 "$1" | grep -oE 'commit [0-9a-f]+(\+dirty)?' | cut -d' ' -f2 || true; }
 check book/src/results/bench.txt "$(first_line_commit book/src/results/bench.txt)" \
   "scripts/bench-results.sh" "${bench_paths[@]}"
 check book/src/results/reliability.txt "$(first_line_commit book/src/results/reliability.txt)" \
   "scripts/reliability-results.sh" "${reliability_paths[@]}"
+check book/src/results/bytes.md "$(first_line_commit book/src/results/bytes.md)" \
+  "cargo run --release -p anatomy -- --out book/src/results/bytes.md" "${anatomy_paths[@]}"
 
 exit "$stale"

@@ -62,6 +62,10 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Readiness events taken from the kernel in one `poll`.
 const EVENTS_PER_POLL: usize = 1024;
 
+/// The bytes of one connection's state, for the book's "where the bytes
+/// go" table (`cargo run --release -p anatomy`).
+pub const CONNECTION_BYTES: usize = size_of::<Connection>();
+
 /// How the server runs, besides the per-connection limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
