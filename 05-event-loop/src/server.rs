@@ -488,6 +488,7 @@ impl Connection {
     // ANCHOR: advance
     /// Does everything that can be done without waiting.
     fn advance(&mut self, turn: &mut Turn<'_>) -> io::Result<Next> {
+        // ANCHOR: ex09_solution
         loop {
             match self.stage {
                 Stage::Serving => {
@@ -527,6 +528,7 @@ impl Connection {
                 Stage::Draining { .. } => return self.discard_input(turn.read_buf),
             }
         }
+        // ANCHOR_END: ex09_solution
     }
     // ANCHOR_END: advance
 
@@ -570,6 +572,7 @@ impl Connection {
     /// it went; if not, registers for writability (once) to be told when
     /// the socket has room.
     fn write_out(&mut self, turn: &Turn<'_>) -> io::Result<bool> {
+        // ANCHOR: ex09_write_solution
         while !self.out.is_empty() {
             match self.stream.write(&self.out) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -588,6 +591,7 @@ impl Connection {
         self.out = Vec::new();
         self.want_writable(turn, false)?;
         Ok(true)
+        // ANCHOR_END: ex09_write_solution
     }
 
     /// Changes the readiness this connection is registered for.

@@ -18,3 +18,4 @@ impl Model for EventLoop {
 conformance::conformance_tests!(EventLoop);
 conformance::concurrency_tests!(EventLoop);
 conformance::reliability_tests!(EventLoop);
+conformance::cases_for!(EventLoop; a_client_that_does_not_read_holds_up_only_itself);

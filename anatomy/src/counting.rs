@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn blocks_alive_are_counted_by_size_and_alignment() {
         #[repr(align(128))]
-        struct Aligned([u8; 256]);
+        struct Aligned(#[allow(dead_code)] [u8; 256]);
         let before = Snapshot::take();
         let plain: Vec<Box<[u8; 200]>> = (0..10).map(|_| Box::new([0; 200])).collect();
         let aligned: Vec<Box<Aligned>> = (0..3).map(|_| Box::new(Aligned([0; 256]))).collect();

@@ -158,6 +158,51 @@ pub fn a_pipelined_batch_in_one_write<M: Model>() {
     server.stop();
 }
 
+/// More lines in one write than one read takes: a server that reads once
+/// per wake-up, where the kernel says "ready" only once (edge-triggered),
+/// leaves the rest unread and the client waiting.
+pub fn a_large_pipelined_write_is_answered_whole<M: Model>() {
+    const LINES: usize = 5000;
+    let server = default_server::<M>();
+    let mut client = TestClient::handshaked(server.addr(), 1);
+    let batch: String = (0..LINES).map(|i| format!("ECHO {i:06}\n")).collect();
+    let mut writer = client.writer_clone();
+    // Written from another thread: the answers fill the socket buffers
+    // too, and must be read while the requests still go out.
+    let sender = thread::spawn(move || std::io::Write::write_all(&mut writer, batch.as_bytes()));
+    for i in 0..LINES {
+        client.expect(&format!("ECHO {i:06}"));
+    }
+    assert!(sender.join().is_ok_and(|sent| sent.is_ok()));
+    server.stop();
+}
+
+/// A client pipelines far more than the socket buffers hold and reads
+/// nothing: the server's writes would block. Another client must still be
+/// served meanwhile, and the first must then get every answer, in order.
+/// (Not for 01, which serves one connection at a time.)
+pub fn a_client_that_does_not_read_holds_up_only_itself<M: Model>() {
+    const REQUESTS: usize = 200_000;
+    let server = default_server::<M>();
+    let mut hog = TestClient::handshaked(server.addr(), 1);
+    let mut other = TestClient::handshaked(server.addr(), 2);
+    let line = format!("ECHO {}\n", "x".repeat(90));
+    let mut writer = hog.writer_clone();
+    let flood = thread::spawn(move || {
+        (0..REQUESTS).all(|_| std::io::Write::write_all(&mut writer, line.as_bytes()).is_ok())
+    });
+    thread::sleep(SHORT);
+    other.exchange("ECHO still served", "ECHO still served");
+    for _ in 0..REQUESTS {
+        assert_eq!(hog.line().len(), 95, "an answer lost or cut");
+    }
+    assert!(
+        flood.join().is_ok_and(|sent| sent),
+        "the server stopped reading for good"
+    );
+    server.stop();
+}
+
 pub fn requests_in_the_same_segment_as_the_third_line<M: Model>() {
     let server = default_server::<M>();
     let mut client = TestClient::connect(server.addr());

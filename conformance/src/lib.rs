@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             crlf_line_endings_are_accepted,
             a_session_sent_byte_by_byte,
             a_pipelined_batch_in_one_write,
+            a_large_pipelined_write_is_answered_whole,
             requests_in_the_same_segment_as_the_third_line,
             a_line_over_the_limit_closes,
             too_many_bytes_without_newline_close_early,

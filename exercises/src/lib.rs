@@ -89,6 +89,18 @@ impl<const WORKERS: usize> Model for Hybrid<WORKERS> {
     }
 }
 
+/// 05-event-loop: one loop, and `POOL` threads for `WORK` and `SLEEP`.
+#[derive(Debug)]
+pub struct EventLoop<const POOL: usize>;
+
+impl<const POOL: usize> Model for EventLoop<POOL> {
+    const NAME: &'static str = registry::EVENT_LOOP.name;
+
+    fn start(listener: TcpListener, args: CommonArgs) -> RunningServer {
+        event_loop::spawn(vec![listener], &args, POOL).into()
+    }
+}
+
 /// The scene of model 04's lesson: on a runtime of *one* worker thread, a
 /// client sends `slow` (a `WORK` or a `SLEEP` lasting about two seconds),
 /// and another client's `ECHO` must be answered while it runs. If the slow

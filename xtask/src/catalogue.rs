@@ -34,7 +34,7 @@ pub struct WrongAnswer {
 /// One exercise.
 #[derive(Debug)]
 pub struct Exercise {
-    /// 1 to 8, in the order of the book.
+    /// 1 to 9, in the order of the book.
     pub number: u8,
     /// The test file's name in `exercises/tests/`, and the book page's.
     pub slug: &'static str,
@@ -65,6 +65,7 @@ const SINGLE: &str = "01-single-thread/src/server.rs";
 const POOL: &str = "02-thread-pool/src/server.rs";
 const TOKIO: &str = "03-async-tokio/src/server.rs";
 const HYBRID: &str = "04-hybrid-blocking/src/server.rs";
+const EVENT_LOOP: &str = "05-event-loop/src/server.rs";
 
 /// Every exercise, in the order of the book.
 ///
@@ -327,6 +328,97 @@ std::thread::sleep(Duration::from_millis(ms));
 Ok(())",
         }],
     },
+    Exercise {
+        number: 9,
+        slug: "ex09_event_loop",
+        title: "one connection in the event loop: read until WouldBlock, partial writes",
+        regions: &[
+            Region {
+                file: EVENT_LOOP,
+                anchor: "ex09_solution",
+                hint: "loop on self.stage. Serving: write_out first (false: wait); then \
+                       answer_lines (true: go round); then replies_sent(now), and BYE via \
+                       finish_with if turn.stopping; then read_more: Some(0) closes, Some(_) \
+                       goes round, None (WouldBlock) waits. AwaitingAnswer: write what is \
+                       pending, wait. Closing: write_out, then shutdown(Write) and Draining \
+                       until now + CLOSE_DRAIN. Draining: discard_input.",
+            },
+            Region {
+                file: EVENT_LOOP,
+                anchor: "ex09_write_solution",
+                hint: "write from the front of self.out until it is empty, draining what each \
+                       write took (a write may take only part); on WouldBlock keep the rest, \
+                       want_writable(turn, true) and return Ok(false); Ok(0) is WriteZero; \
+                       once empty, free the buffer (Vec::new()), want_writable(turn, false), \
+                       Ok(true).",
+            },
+        ],
+        shows: &[(EVENT_LOOP, "advance"), (EVENT_LOOP, "io")],
+        wrong_answers: &[
+            WrongAnswer {
+                mistake: "one read per wake-up instead of reading until WouldBlock",
+                anchor: "ex09_solution",
+                code: "\
+loop {
+    match self.stage {
+        Stage::Serving => {
+            if !self.write_out(turn)? {
+                return Ok(Next::Wait);
+            }
+            if self.answer_lines(turn) {
+                continue;
+            }
+            if let Some(session) = &mut self.session {
+                session.replies_sent(Instant::now());
+                if turn.stopping {
+                    let bye = session.on_shutdown();
+                    self.finish_with(bye);
+                    continue;
+                }
+            }
+            return match self.read_more(turn.read_buf)? {
+                Some(0) => Ok(Next::Close),
+                Some(_) => {
+                    self.answer_lines(turn);
+                    self.write_out(turn)?;
+                    Ok(Next::Wait)
+                }
+                None => Ok(Next::Wait),
+            };
+        }
+        Stage::AwaitingAnswer => {
+            self.write_out(turn)?;
+            return Ok(Next::Wait);
+        }
+        Stage::Closing => {
+            if !self.write_out(turn)? {
+                return Ok(Next::Wait);
+            }
+            let _ = self.stream.shutdown(Direction::Write);
+            let until = Instant::now() + CLOSE_DRAIN;
+            self.stage = Stage::Draining { until };
+        }
+        Stage::Draining { .. } => return self.discard_input(turn.read_buf),
+    }
+}",
+            },
+            WrongAnswer {
+                mistake: "what a full socket did not take is dropped",
+                anchor: "ex09_write_solution",
+                code: "\
+if !self.out.is_empty() {
+    match self.stream.write(&self.out) {
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+        Err(error) => return Err(error),
+    }
+}
+self.out = Vec::new();
+self.want_writable(turn, false)?;
+Ok(true)",
+            },
+        ],
+    },
 ];
 
 /// The exercises numbered in `numbers`, or an error naming the unknown one.
@@ -388,7 +480,7 @@ mod tests {
     #[test]
     fn select_refuses_an_unknown_number() {
         assert_eq!(select(&[2, 5]).unwrap()[1].number, 5);
-        let error = select(&[9]).unwrap_err().to_string();
-        assert!(error.contains("no exercise 9"), "{error}");
+        let error = select(&[10]).unwrap_err().to_string();
+        assert!(error.contains("no exercise 10"), "{error}");
     }
 }

@@ -668,6 +668,10 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("summary.md", prose::summary(results, &schedule))?;
     page("threads-summary.md", prose::threads_summary(results))?;
     page("peers-summary.md", prose::peers_summary(results))?;
+    page(
+        "05-event-loop-targets.md",
+        prose::event_loop_targets(results),
+    )?;
     page("claims.md", claims::claims(results, &schedule))?;
     page(
         "mixed-arithmetic.md",

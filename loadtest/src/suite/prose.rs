@@ -10,7 +10,7 @@ use crate::spec;
 use crate::suite::capacity::capacities;
 use crate::suite::data::Results;
 use crate::suite::schedule::Schedule;
-use crate::suite::tables::{mib, micros, outcome};
+use crate::suite::tables::{bytes_per_connection, mib, micros, outcome};
 
 /// Sentences with the headline figures.
 pub fn summary(results: &Results, schedule: &Schedule) -> String {
@@ -287,6 +287,73 @@ pub fn peers_summary(results: &Results) -> String {
     text
 }
 
+/// Model 05's targets: RSS per idle connection at 10,000 connections at
+/// most this many bytes…
+pub const EVENT_LOOP_RSS_TARGET: u64 = 256;
+/// …and closed-loop ECHO throughput at least this many times 03's.
+pub const EVENT_LOOP_THROUGHPUT_TARGET: f64 = 1.15;
+
+/// Whether model 05 met its two targets in this run, in sentences.
+pub fn event_loop_targets(results: &Results) -> String {
+    let event_loop = registry::EVENT_LOOP.name;
+    let tokio = registry::ASYNC_TOKIO.name;
+    let mut text = String::new();
+    let rss = |server| {
+        results
+            .find(server, Step::Staircase, Some(10_000))
+            .filter(|run| run.all_served())
+            .and_then(bytes_per_connection)
+    };
+    if let (Some(ours), Some(theirs)) = (rss(event_loop), rss(tokio)) {
+        let verdict = if ours <= EVENT_LOOP_RSS_TARGET {
+            "**met**".to_owned()
+        } else {
+            format!("**missed** by {} B", ours - EVENT_LOOP_RSS_TARGET)
+        };
+        let _ = writeln!(
+            text,
+            "- **Memory.** At 10,000 idle connections, {event_loop} grew by **{ours} B** of RSS \
+             per connection ({tokio}: {theirs} B, {:.1}× more). The target was at most \
+             {EVENT_LOOP_RSS_TARGET} B: {verdict}.",
+            theirs as f64 / ours as f64
+        );
+    }
+    let throughput = |server| results.find(server, Step::Throughput, None);
+    if let (Some(ours), Some(theirs)) = (throughput(event_loop), throughput(tokio)) {
+        let ratio = ours.report.throughput_rps / theirs.report.throughput_rps;
+        let verdict = if ratio >= EVENT_LOOP_THROUGHPUT_TARGET {
+            "**met**".to_owned()
+        } else {
+            format!(
+                "**missed** by {:.0}%",
+                (1.0 - ratio / EVENT_LOOP_THROUGHPUT_TARGET) * 100.0
+            )
+        };
+        let _ = write!(
+            text,
+            "- **Throughput.** Closed-loop ECHO on {} connections: {event_loop} answered {:.0} \
+             requests/s, {tokio} {:.0}: **{ratio:.2}×**. The target was \
+             {EVENT_LOOP_THROUGHPUT_TARGET:.2}×: {verdict}.",
+            ours.connections, ours.report.throughput_rps, theirs.report.throughput_rps,
+        );
+        let limited: Vec<String> = [ours, theirs]
+            .iter()
+            .filter_map(|run| Some(format!("{} ({})", run.server, run.report.tester_limit()?)))
+            .collect();
+        if limited.is_empty() {
+            let _ = writeln!(text);
+        } else {
+            let _ = writeln!(
+                text,
+                " The tester, on the same two cores, was the limit for {}: the ratio says \
+                 how much CPU each server left the tester as much as how fast it is.",
+                limited.join(" and ")
+            );
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +382,40 @@ mod tests {
             text.contains("At 100000 connections: 19936 of 100000 served, 80064 busy."),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_event_loop_targets_say_met_or_by_how_much_missed() {
+        let mut results = results_with(&[
+            ("03-async-tokio", Step::Staircase, 10_000, 10_000),
+            ("05-event-loop", Step::Staircase, 10_000, 10_000),
+            ("03-async-tokio", Step::Throughput, 64, 64),
+            ("05-event-loop", Step::Throughput, 64, 64),
+        ]);
+        for (run, bytes, rps) in [
+            (0, 1400, 0.0),
+            (1, 300, 0.0),
+            (2, 0, 100_000.0),
+            (3, 0, 110_000.0),
+        ] {
+            let report = &mut results.runs[run].report;
+            report.server.as_mut().unwrap().bytes_per_connection = Some(bytes);
+            report.throughput_rps = rps;
+        }
+        let text = event_loop_targets(&results);
+        assert!(text.contains("grew by **300 B**"), "{text}");
+        assert!(text.contains("**missed** by 44 B"), "{text}");
+        assert!(text.contains("**1.10×**"), "{text}");
+        assert!(text.contains("**missed** by 4%"), "{text}");
+        results.runs[1]
+            .report
+            .server
+            .as_mut()
+            .unwrap()
+            .bytes_per_connection = Some(200);
+        results.runs[3].report.throughput_rps = 120_000.0;
+        let text = event_loop_targets(&results);
+        assert_eq!(text.matches("**met**").count(), 2, "{text}");
     }
 
     #[test]

@@ -1,0 +1,71 @@
+// 05-event-loop/src/server.rs
+/// Does everything that can be done without waiting.
+fn advance(&mut self, turn: &mut Turn<'_>) -> io::Result<Next> {
+    // TODO: loop on self.stage. Serving: write_out first (false: wait); then
+    //       answer_lines (true: go round); then replies_sent(now), and BYE via
+    //       finish_with if turn.stopping; then read_more: Some(0) closes, Some(_) goes
+    //       round, None (WouldBlock) waits. AwaitingAnswer: write what is pending,
+    //       wait. Closing: write_out, then shutdown(Write) and Draining until now +
+    //       CLOSE_DRAIN. Draining: discard_input.
+    todo!("exercise 9: one connection in the event loop: read until WouldBlock, partial writes")
+}
+
+/// Writes as much of `out` as the socket takes. Returns whether all of
+/// it went; if not, registers for writability (once) to be told when
+/// the socket has room.
+fn write_out(&mut self, turn: &Turn<'_>) -> io::Result<bool> {
+    // TODO: write from the front of self.out until it is empty, draining what each
+    //       write took (a write may take only part); on WouldBlock keep the rest,
+    //       want_writable(turn, true) and return Ok(false); Ok(0) is WriteZero; once
+    //       empty, free the buffer (Vec::new()), want_writable(turn, false), Ok(true).
+    todo!("exercise 9: one connection in the event loop: read until WouldBlock, partial writes")
+}
+
+/// Changes the readiness this connection is registered for.
+fn want_writable(&mut self, turn: &Turn<'_>, writable: bool) -> io::Result<()> {
+    if self.wants_writable != writable {
+        let interest = if writable {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        let token = Token(turn.key);
+        turn.registry
+            .reregister(&mut self.stream, token, interest)?;
+        self.wants_writable = writable;
+    }
+    Ok(())
+}
+
+/// Reads once into the loop's buffer and hands the bytes to the session:
+/// `Some(n)` bytes (0: the client closed its side), `None` on
+/// `WouldBlock` (the kernel will say when there is more).
+fn read_more(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        match self.stream.read(buf) {
+            Ok(n) => {
+                if let Some(session) = &mut self.session {
+                    session.receive(&buf[..n]);
+                }
+                return Ok(Some(n));
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Reads and throws away until `WouldBlock` (wait for more), or until
+/// the client closes or the socket fails (close).
+fn discard_input(&mut self, buf: &mut [u8]) -> io::Result<Next> {
+    loop {
+        match self.stream.read(buf) {
+            Ok(0) => return Ok(Next::Close),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(Next::Wait),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Ok(Next::Close),
+        }
+    }
+}
