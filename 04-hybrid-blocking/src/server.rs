@@ -136,23 +136,32 @@ async fn shut_down(
 /// Serves one admitted connection until the conversation ends, then closes
 /// it. The `session` and the `permit` are dropped last, after the socket is
 /// closed, so the connection counts against the limit until it is gone.
-pub async fn serve_connection(
+///
+/// Not an `async fn`, for memory: an `async fn` moves its arguments into
+/// the body's own variables, and today's compiler keeps room for both in
+/// the future (rust-lang/rust#62958), so every idle connection would hold
+/// its socket, session, permit and token twice. An `async move` block uses
+/// them where they are.
+#[allow(clippy::manual_async_fn)]
+pub fn serve_connection(
     mut stream: TcpStream,
     mut session: Session,
     permit: OwnedSemaphorePermit,
     stop: CancellationToken,
-) {
-    // Small messages: send each at once instead of waiting to fill a packet.
-    let _ = stream.set_nodelay(true);
-    match converse(&mut stream, &mut session, &stop).await {
-        Ok(Ending::FinalLineSent) => close_gracefully(&mut stream).await,
-        Ok(Ending::ClientClosed) => {}
-        // A reset or a broken pipe is the client's business, not news.
-        Err(error) => tracing::debug!(%error, "connection ended"),
+) -> impl Future<Output = ()> {
+    async move {
+        // Small messages: send each at once instead of waiting to fill a packet.
+        let _ = stream.set_nodelay(true);
+        match converse(&mut stream, &mut session, &stop).await {
+            Ok(Ending::FinalLineSent) => close_gracefully(&mut stream).await,
+            Ok(Ending::ClientClosed) => {}
+            // A reset or a broken pipe is the client's business, not news.
+            Err(error) => tracing::debug!(%error, "connection ended"),
+        }
+        drop(stream);
+        drop(session);
+        drop(permit);
     }
-    drop(stream);
-    drop(session);
-    drop(permit);
 }
 
 /// How a conversation ended.
@@ -190,7 +199,6 @@ async fn converse(
                 }
                 .write_line(&mut out),
                 Action::Sleep(ms) => {
-                    send(stream, std::mem::take(&mut out)).await?;
                     sleep_on_blocking_pool(ms).await?;
                     Reply::Slept(ms).write_line(&mut out);
                 }
