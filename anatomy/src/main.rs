@@ -406,7 +406,7 @@ fn render(anatomies: &[Anatomy]) -> anyhow::Result<String> {
             out,
             "| malloc's rounding up of those requests | {:.0} |\n\
              | malloc's header, 8 B per block | {:.0} |\n\
-             | free gaps malloc keeps between blocks (the space aligning a block leaves before it) | {:.0} |\n\
+             | free space malloc keeps in its heaps (the pieces aligning a block leaves around it) | {:.0} |\n\
              | **counted** | **{counted:.0}** |\n\
              | **RSS slope, measured in the same process** | **{:.0}** ({gap:+.0}% not counted) |\n\
              | the kernel's part: socket, inode, file, epoll entry (slab pages) | {} |",

@@ -292,6 +292,8 @@ pub fn peers_summary(results: &Results) -> String {
 pub const EVENT_LOOP_RSS_TARGET: u64 = 256;
 /// …and closed-loop ECHO throughput at least this many times 03's.
 pub const EVENT_LOOP_THROUGHPUT_TARGET: f64 = 1.15;
+/// What the work on 05 set for 03's and 04's RSS per idle connection.
+pub const TOKIO_RSS_TARGET: u64 = 1024;
 
 /// Whether model 05 met its two targets in this run, in sentences.
 pub fn event_loop_targets(results: &Results) -> String {
@@ -316,6 +318,27 @@ pub fn event_loop_targets(results: &Results) -> String {
              per connection ({tokio}: {theirs} B, {:.1}× more). The target was at most \
              {EVENT_LOOP_RSS_TARGET} B: {verdict}.",
             theirs as f64 / ours as f64
+        );
+    }
+    let tokio_models = [tokio, registry::HYBRID_BLOCKING.name];
+    let verdicts: Vec<String> = tokio_models
+        .iter()
+        .filter_map(|&server| {
+            let bytes = rss(server)?;
+            let verdict = if bytes <= TOKIO_RSS_TARGET {
+                "**met**".to_owned()
+            } else {
+                format!("**missed** by {} B", bytes - TOKIO_RSS_TARGET)
+            };
+            Some(format!("{server} grew by **{bytes} B** ({verdict})"))
+        })
+        .collect();
+    if !verdicts.is_empty() {
+        let _ = writeln!(
+            text,
+            "- **03 and 04 made smaller.** At 10,000 idle connections, {}. The target was at \
+             most {TOKIO_RSS_TARGET} B.",
+            verdicts.join(", ")
         );
     }
     let throughput = |server| results.find(server, Step::Throughput, None);
@@ -404,6 +427,10 @@ mod tests {
         }
         let text = event_loop_targets(&results);
         assert!(text.contains("grew by **300 B**"), "{text}");
+        assert!(
+            text.contains("03-async-tokio grew by **1400 B** (**missed** by 376 B)"),
+            "{text}"
+        );
         assert!(text.contains("**missed** by 44 B"), "{text}");
         assert!(text.contains("**1.10×**"), "{text}");
         assert!(text.contains("**missed** by 4%"), "{text}");
