@@ -246,8 +246,8 @@ fn label(grown: &[Growth], sizes: &Sizes, btree_sizes: &[usize], n: f64) -> Vec<
             && per_connection > 0.9
         {
             format!(
-                "task ({} B, aligned to 128 B): the connection's future {} B (the `Session` in it {} B), \
-                 Tokio's header and trailer and the padding to 128 {} B",
+                "task ({} B, aligned to 128 B): the connection's future, {} B (the `Session` in it: \
+                 {} B), then Tokio's header and trailer and the padding up to a multiple of 128: {} B",
                 growth.size,
                 sizes.state,
                 sizes.session,
@@ -255,7 +255,7 @@ fn label(grown: &[Growth], sizes: &Sizes, btree_sizes: &[usize], n: f64) -> Vec<
             )
         } else if growth.over_aligned {
             format!(
-                "socket registration: Tokio's `ScheduledIo` ({} B, aligned to a cache line)",
+                "socket registration: Tokio's `ScheduledIo` in an `Arc` ({} B, aligned to 128 B)",
                 growth.size
             )
         } else if sizes.model == "05-event-loop" && btree_sizes.contains(&growth.size) {
@@ -401,14 +401,15 @@ fn render(anatomies: &[Anatomy]) -> anyhow::Result<String> {
             + anatomy.rounding
             + anatomy.headers
             + anatomy.free_gaps;
-        let gap = (anatomy.rss_slope - counted) / anatomy.rss_slope * 100.0;
+        let share = counted / anatomy.rss_slope * 100.0;
         let _ = writeln!(
             out,
             "| malloc's rounding up of those requests | {:.0} |\n\
              | malloc's header, 8 B per block | {:.0} |\n\
              | free space malloc keeps in its heaps (the pieces aligning a block leaves around it) | {:.0} |\n\
              | **counted** | **{counted:.0}** |\n\
-             | **RSS slope, measured in the same process** | **{:.0}** ({gap:+.0}% not counted) |\n\
+             | **RSS slope, measured in the same process** | **{:.0}** |\n\
+             | counted, as a share of the RSS slope | {share:.0}% |\n\
              | the kernel's part: socket, inode, file, epoll entry (slab pages) | {} |",
             anatomy.rounding,
             anatomy.headers,
