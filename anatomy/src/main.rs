@@ -381,7 +381,7 @@ fn malloc_free_bytes() -> usize {
 }
 
 fn kernel_bytes() -> Option<u64> {
-    loadtest::server_stats::kernel_slab_bytes()
+    common::procfs::kernel_slab_bytes()
 }
 
 /// The book's table: a section per model.

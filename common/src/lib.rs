@@ -16,6 +16,9 @@
 //! - [`limits`]: the open-file limit, and the connection limit it allows.
 //! - [`listen`]: binding the listening socket.
 //! - [`logging`]: `tracing` to standard error, level from `RUST_LOG`.
+//! - [`procfs`]: a process's RSS, threads and context switches, and the
+//!   kernel's socket memory, read from `/proc` (the load tester's and
+//!   `anatomy`'s view of a server).
 //! - [`shutdown`]: waking blocked threads when the server shuts down.
 //! - [`signals`]: SIGINT/SIGTERM, the grace period, and the final line.
 //! - `tokio_host` (feature `tokio`): the runtime, listener and shutdown
@@ -29,6 +32,7 @@ pub mod duration;
 pub mod limits;
 pub mod listen;
 pub mod logging;
+pub mod procfs;
 pub mod shutdown;
 pub mod signals;
 #[cfg(feature = "tokio")]

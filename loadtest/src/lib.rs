@@ -14,7 +14,6 @@
 //! - [`plan`]: dividing the connections over processes and source addresses.
 //! - [`client`]: one client process's connections and request loops.
 //! - [`metrics`]: histograms and failure counts, and merging them.
-//! - [`server_stats`]: the server's RSS, threads and the kernel's TCP memory.
 //! - [`doctor`]: what stands in the way of N connections, and the fix.
 //! - [`runner`]: the parent process: workers, sampling, progress.
 //! - [`report`]: the table and the JSON.
@@ -36,6 +35,5 @@ pub mod probe;
 pub mod report;
 pub mod runner;
 pub mod saved;
-pub mod server_stats;
 pub mod spec;
 pub mod suite;

@@ -100,7 +100,7 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.hlog {
         loadtest::hlog::write(path, &saved)?;
     }
-    let report = saved.report();
+    let report = Report::new(&saved);
     print_report(&report, args.json)?;
     if report.connections_reached == 0 && report.connections_requested > 0 {
         // The report above says how each attempt failed; the exit status
@@ -138,7 +138,7 @@ fn merge(
     if let Some(path) = hlog {
         loadtest::hlog::write(path, &merged)?;
     }
-    print_report(&merged.report(), json)?;
+    print_report(&Report::new(&merged), json)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::args::Mix;
+use crate::spec::Mix;
 use crate::spec::{Length, LoadSpec};
 
 /// Descriptors a client process keeps for itself.

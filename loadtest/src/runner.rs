@@ -23,8 +23,8 @@ use crate::metrics::{Interval, Measured};
 use crate::plan::{Share, Split};
 use crate::report::{ServerReport, ServerSamples, TesterReport};
 use crate::saved::Saved;
-use crate::server_stats::{self, ProcSample};
 use crate::spec::{LoadSpec, Stall};
+use common::procfs::{self as server_stats, ProcSample};
 
 /// What a worker process tells the parent, one JSON object per line.
 #[derive(Debug, Serialize, Deserialize)]

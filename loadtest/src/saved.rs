@@ -9,13 +9,14 @@
 
 use std::fs;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Measured;
-use crate::report::{Report, ServerReport, TesterReport};
 use crate::spec::LoadSpec;
+use common::procfs::ProcSample;
 
 /// What a file says it is: the tester's version and the file's layout.
 /// Files of another version are refused, not half read.
@@ -58,11 +59,6 @@ struct Header {
 }
 
 impl Saved {
-    /// The report of this run.
-    pub fn report(&self) -> Report {
-        Report::new(self)
-    }
-
     /// Writes the run to `path`.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let text = serde_json::to_string(self).context("cannot encode the run")?;
@@ -139,5 +135,164 @@ impl Saved {
             merged.spec.open_loop(),
         );
         Ok(merged)
+    }
+}
+
+/// The server's side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerReport {
+    /// RSS before any connection.
+    pub rss_bytes_before: u64,
+    /// RSS with every connection open and handshaked, before requests.
+    pub rss_bytes_loaded: u64,
+    /// The highest RSS of the run (`VmHWM`).
+    pub rss_bytes_peak: u64,
+    /// Virtual memory before any connection (`VmSize`): address space
+    /// reserved, mostly never touched (a thread's stack, for one).
+    pub vm_bytes_before: u64,
+    /// Virtual memory with every connection open and handshaked.
+    pub vm_bytes_loaded: u64,
+    /// Threads before any connection.
+    pub threads_before: u64,
+    /// Threads with every connection open, before requests.
+    pub threads_loaded: u64,
+    /// The most threads seen during the request phase (sampled every
+    /// 100 ms: 04's `spawn_blocking` threads appear only then).
+    pub threads: u64,
+    /// Context switches of every thread during the request phase (the
+    /// most seen by samples 100 ms apart: threads that exit take theirs
+    /// along).
+    pub context_switches: u64,
+    /// (RSS loaded − RSS before) / handshaked connections.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub bytes_per_connection: Option<u64>,
+    /// Growth of the kernel's socket slabs with the connections
+    /// (`/proc/slabinfo`, [`common::procfs::SOCKET_SLABS`]): whole
+    /// machine, both ends of each connection, in no process's RSS.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub kernel_slab_bytes: Option<u64>,
+    /// Server processes sampled (summed).
+    pub processes: u64,
+}
+
+/// Samples of the server at the moments the report compares.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSamples {
+    /// Before any connection.
+    pub before: ProcSample,
+    /// Every connection open and handshaked, before requests.
+    pub loaded: ProcSample,
+    /// When the requests started.
+    pub requests_start: ProcSample,
+    /// When the requests ended.
+    pub requests_end: ProcSample,
+    /// The most threads and context switches seen while requests ran.
+    pub most_seen: ProcSample,
+}
+
+impl ServerReport {
+    /// Builds the server's side from its samples.
+    pub fn new(
+        samples: &ServerSamples,
+        connections: u64,
+        kernel_slab_bytes: Option<u64>,
+    ) -> ServerReport {
+        let ServerSamples {
+            before,
+            loaded,
+            requests_start,
+            requests_end,
+            most_seen,
+        } = *samples;
+        let grown = loaded.rss_bytes.saturating_sub(before.rss_bytes);
+        ServerReport {
+            rss_bytes_before: before.rss_bytes,
+            rss_bytes_loaded: loaded.rss_bytes,
+            rss_bytes_peak: requests_end.peak_rss_bytes.max(loaded.rss_bytes),
+            vm_bytes_before: before.vm_bytes,
+            vm_bytes_loaded: loaded.vm_bytes,
+            threads_before: before.threads,
+            threads_loaded: loaded.threads,
+            threads: most_seen.threads.max(requests_start.threads),
+            context_switches: requests_end
+                .context_switches
+                .max(most_seen.context_switches)
+                .saturating_sub(requests_start.context_switches),
+            bytes_per_connection: (connections > 0).then(|| grown / connections),
+            kernel_slab_bytes,
+            processes: loaded.processes,
+        }
+    }
+
+    /// The kernel's memory for the server's end of one connection: half
+    /// the socket slabs' growth, since the tester's end of a loopback
+    /// connection is made of the same objects (an epoll entry aside: a
+    /// server that blocks in `read` has none, so for it this is ~2% high).
+    pub fn kernel_bytes_per_connection(&self, connections: u64) -> Option<u64> {
+        let slab = self.kernel_slab_bytes?;
+        (connections > 0).then(|| slab / connections / 2)
+    }
+
+    /// Threads added with the connections (02 per connection: one each).
+    pub fn threads_added(&self) -> u64 {
+        self.threads_loaded.saturating_sub(self.threads_before)
+    }
+
+    /// Address space reserved per thread added (`VmSize` growth): the
+    /// figure behind "a thread costs 2 MB of stack".
+    pub fn virtual_bytes_per_thread(&self) -> Option<u64> {
+        let added = self.threads_added();
+        (added > 0).then(|| self.vm_bytes_loaded.saturating_sub(self.vm_bytes_before) / added)
+    }
+
+    /// Resident memory per thread added (RSS growth): what a thread costs.
+    pub fn resident_bytes_per_thread(&self) -> Option<u64> {
+        let added = self.threads_added();
+        (added > 0).then(|| self.rss_bytes_loaded.saturating_sub(self.rss_bytes_before) / added)
+    }
+}
+
+/// What the tester cost, and whether it kept up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TesterReport {
+    /// Client processes.
+    pub processes: usize,
+    /// CPU seconds the client processes used in all (connecting included).
+    pub cpu_s: f64,
+    /// CPU seconds they used while sending requests.
+    pub request_phase_cpu_s: f64,
+    /// Client CPU per correct answer during the request phase, in µs.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub cpu_us_per_request: Option<f64>,
+    /// Share of the client processes' CPU capacity used during the request
+    /// phase (1.0: every client process busy all the time).
+    pub cpu_share: f64,
+    /// Open loop: 99th percentile of how late requests were sent.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub send_lag_p99_us: Option<u64>,
+}
+
+impl TesterReport {
+    /// Builds the tester's own figures.
+    pub fn new(
+        processes: usize,
+        cpu_s: f64,
+        request_phase_cpu_s: f64,
+        request_phase: Duration,
+        measured: &Measured,
+        open_loop: bool,
+    ) -> TesterReport {
+        let requests = measured.requests_ok as f64;
+        TesterReport {
+            processes,
+            cpu_s,
+            request_phase_cpu_s,
+            cpu_us_per_request: (requests > 0.0).then(|| request_phase_cpu_s * 1e6 / requests),
+            cpu_share: request_phase_cpu_s
+                / (request_phase.as_secs_f64() * processes as f64).max(1e-9),
+            send_lag_p99_us: open_loop.then(|| measured.send_lag.summary().p99),
+        }
     }
 }

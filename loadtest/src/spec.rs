@@ -5,12 +5,14 @@
 //! with [`LoadSpec::new`] and changes only what it needs. Neither fills in
 //! the other's structure, and the defaults are written once, here.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::args::Mix;
+use crate::metrics::Kind;
 
 /// New connections per second while ramping up, unless told otherwise.
 pub const DEFAULT_CONNECT_RATE: f64 = 10_000.0;
@@ -120,5 +122,95 @@ impl LoadSpec {
     /// Whether requests go out on a schedule (open loop).
     pub fn open_loop(&self) -> bool {
         self.rate.is_some()
+    }
+}
+
+/// Weights of each request kind, from `--mix echo=90,work=10`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mix {
+    /// Weight of `ECHO`.
+    pub echo: u32,
+    /// Weight of `WORK`.
+    pub work: u32,
+    /// Weight of `SLEEP`.
+    pub sleep: u32,
+}
+
+impl Mix {
+    /// ECHO alone.
+    pub const ECHO_ONLY: Mix = Mix {
+        echo: 100,
+        work: 0,
+        sleep: 0,
+    };
+
+    /// The kind for a roll in `0..total()`.
+    pub fn pick(&self, roll: u32) -> Kind {
+        if roll < self.echo {
+            Kind::Echo
+        } else if roll < self.echo + self.work {
+            Kind::Work
+        } else {
+            Kind::Sleep
+        }
+    }
+
+    /// Sum of the weights (never zero).
+    pub fn total(&self) -> u32 {
+        self.echo + self.work + self.sleep
+    }
+
+    /// Whether a kind is in the mix.
+    pub fn includes(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Echo => self.echo > 0,
+            Kind::Work => self.work > 0,
+            Kind::Sleep => self.sleep > 0,
+        }
+    }
+}
+
+impl FromStr for Mix {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Mix, String> {
+        let mut mix = Mix {
+            echo: 0,
+            work: 0,
+            sleep: 0,
+        };
+        for part in text.split(',') {
+            let (kind, weight) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} is not KIND=WEIGHT (e.g. echo=90)"))?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("weight {weight:?} is not a whole number"))?;
+            let slot = match kind.trim() {
+                "echo" => &mut mix.echo,
+                "work" => &mut mix.work,
+                "sleep" => &mut mix.sleep,
+                other => return Err(format!("unknown kind {other:?}: use echo, work or sleep")),
+            };
+            *slot = weight;
+        }
+        if mix.total() == 0 {
+            return Err("the weights add up to zero".into());
+        }
+        if mix.total() > 1_000_000 {
+            return Err("the weights add up to more than 1000000".into());
+        }
+        Ok(mix)
+    }
+}
+
+impl fmt::Display for Mix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "echo={},work={},sleep={}",
+            self.echo, self.work, self.sleep
+        )
     }
 }

@@ -1,4 +1,6 @@
-//! Capacity: the most load a server sustained inside a latency bound.
+//! Capacity: whether one rate of a sweep was sustained, as the suite
+//! judges it while it measures (a sweep stops at its first failing rate).
+//! The views read the sweeps back in `views::capacity`.
 //!
 //! A sweep offers one rate after another (open loop, fresh server each
 //! time) and stops at the first rate that is not *sustained*. Why it
@@ -6,10 +8,8 @@
 //! reached its capacity; a tester that could not offer the rate says
 //! nothing about the server, and the capacity is then only a lower bound.
 
-use registry::Step;
-
 use crate::metrics::Kind;
-use crate::suite::data::{Results, Run};
+use crate::suite::data::Run;
 use crate::suite::schedule::CAPACITY_P99_BOUND_US;
 
 /// What one rate of a sweep showed.
@@ -37,20 +37,6 @@ impl Point {
     /// behind would only fall behind again.
     pub fn worth_a_retry(&self) -> bool {
         matches!(self, Point::OverBound(_) | Point::Errors(_))
-    }
-
-    /// Why the sweep stopped here, in a few words.
-    pub fn why(&self) -> String {
-        match self {
-            Point::Sustained => "every rate of the sweep sustained".to_owned(),
-            Point::OverBound(p99) => format!(
-                "ECHO p99 {} past {} ms",
-                crate::suite::tables::micros(*p99),
-                CAPACITY_P99_BOUND_US / 1000
-            ),
-            Point::Errors(count) => format!("{count} failures"),
-            Point::TesterLimited(why) => format!("**tester-limited** ({why})"),
-        }
     }
 }
 
@@ -80,170 +66,35 @@ pub fn judge(run: &Run) -> Point {
     Point::Sustained
 }
 
-/// One sweep's outcome.
-#[derive(Debug)]
-pub struct Capacity<'a> {
-    /// The server.
-    pub server: &'a str,
-    /// Connections of the sweep.
-    pub connections: usize,
-    /// Extra server flags (`--workers 4`), joined.
-    pub flags: String,
-    /// The highest rate sustained, if any.
-    pub sustained: Option<&'a Run>,
-    /// The rate where the sweep stopped, and why; `None`: it never did.
-    pub stopped: Option<(&'a Run, Point)>,
-}
-
-impl Capacity<'_> {
-    /// The capacity in requests/s, as a reader should take it: `≥` when
-    /// the sweep did not find the server's limit.
-    pub fn figure(&self) -> String {
-        let Some(run) = self.sustained else {
-            return "below the sweep's first rate".to_owned();
-        };
-        let rate = run.rate.unwrap_or(0.0);
-        match &self.stopped {
-            Some((_, Point::OverBound(_) | Point::Errors(_))) => format!("{rate:.0}"),
-            _ => format!("≥ {rate:.0}"),
-        }
-    }
-
-    /// Whether the server (not the tester or the sweep's top) set the limit.
-    pub fn is_servers(&self) -> bool {
-        matches!(
-            self.stopped,
-            Some((_, Point::OverBound(_) | Point::Errors(_)))
-        ) && self.sustained.is_some()
-    }
-
-    /// The sustained rate, when the server set it.
-    pub fn rate(&self) -> Option<f64> {
-        self.sustained.and_then(|run| run.rate)
-    }
-}
-
-/// Every sweep of `step` in the results, in the order they ran.
-pub fn capacities(results: &Results, step: Step) -> Vec<Capacity<'_>> {
-    let mut sweeps: Vec<Capacity> = Vec::new();
-    for run in results.of(step) {
-        let flags = run.server_flags.join(" ");
-        let index = sweeps
-            .iter()
-            .position(|c| {
-                c.server == run.server && c.connections == run.connections && c.flags == flags
-            })
-            .unwrap_or_else(|| {
-                sweeps.push(Capacity {
-                    server: &run.server,
-                    connections: run.connections,
-                    flags,
-                    sustained: None,
-                    stopped: None,
-                });
-                sweeps.len() - 1
-            });
-        let sweep = &mut sweeps[index];
-        // A second try at the rate where the sweep stopped replaces the
-        // first: the suite retries a failure once before believing it.
-        let retry = sweep
-            .stopped
-            .as_ref()
-            .is_some_and(|(stopped, _)| stopped.rate == run.rate);
-        if sweep.stopped.is_some() && !retry {
-            continue; // a point past the stop (from an older, longer sweep)
-        }
-        match judge(run) {
-            Point::Sustained => {
-                sweep.sustained = Some(run);
-                sweep.stopped = None;
-            }
-            point => sweep.stopped = Some((run, point)),
-        }
-    }
-    sweeps
-}
-
 #[cfg(test)]
 mod tests {
+    use registry::Step;
+
     use super::*;
-    use crate::suite::data::tests::results_with;
-
-    fn sweep(p99s: &[u64]) -> Results {
-        let mut results = results_with(
-            &p99s
-                .iter()
-                .map(|_| ("03-async-tokio", Step::Capacity, 100, 100))
-                .collect::<Vec<_>>(),
-        );
-        for (i, (run, &p99)) in results.runs.iter_mut().zip(p99s).enumerate() {
-            run.rate = Some(1000.0 * (i + 1) as f64);
-            run.report.by_request.get_mut(&Kind::Echo).unwrap().p99 = p99;
-        }
-        results
-    }
+    use crate::suite::data::fixtures::results_with;
 
     #[test]
-    fn capacity_is_the_last_rate_inside_the_bound() {
-        let results = sweep(&[500, 900, 25_000]);
-        let found = capacities(&results, Step::Capacity);
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].figure(), "2000");
-        assert!(found[0].is_servers());
-        assert_eq!(
-            found[0].stopped.as_ref().unwrap().1,
-            Point::OverBound(25_000)
-        );
-    }
-
-    #[test]
-    fn a_tester_that_fell_behind_makes_it_a_lower_bound() {
-        let mut results = sweep(&[500, 900, 900]);
-        results.runs[2].report.tester.cpu_share = 0.95;
-        let found = capacities(&results, Step::Capacity);
-        assert_eq!(found[0].figure(), "≥ 2000");
-        assert!(!found[0].is_servers());
+    fn a_rate_is_judged_on_the_tester_first_then_failures_then_echo_p99() {
+        let mut results = results_with(&[("03-async-tokio", Step::Capacity, 100, 100); 4]);
+        results.runs[1].report.tester.cpu_share = 0.95;
+        results.runs[1].report.handshakes_ok = 90;
+        results.runs[2].report.handshakes_ok = 90;
+        results.runs[3]
+            .report
+            .by_request
+            .get_mut(&Kind::Echo)
+            .unwrap()
+            .p99 = 25_000;
+        let points: Vec<Point> = results.runs.iter().map(judge).collect();
+        assert_eq!(points[0], Point::Sustained);
         assert!(
-            found[0]
-                .stopped
-                .as_ref()
-                .unwrap()
-                .1
-                .why()
-                .contains("tester-limited")
+            matches!(points[1], Point::TesterLimited(_)),
+            "{:?}",
+            points[1]
         );
-        let all_fine = sweep(&[500, 900]);
-        assert_eq!(capacities(&all_fine, Step::Capacity)[0].figure(), "≥ 2000");
-    }
-
-    #[test]
-    fn a_failure_that_passes_on_its_retry_does_not_end_the_sweep() {
-        let mut results = sweep(&[500, 25_000, 900, 25_000, 30_000]);
-        // Rates 1000, 2000 (fails), 2000 again (passes), 3000 (fails), 3000.
-        let rates = [1000.0, 2000.0, 2000.0, 3000.0, 3000.0];
-        for (run, rate) in results.runs.iter_mut().zip(rates) {
-            run.rate = Some(rate);
-        }
-        let found = capacities(&results, Step::Capacity);
-        assert_eq!(found[0].figure(), "2000");
-        assert_eq!(
-            found[0].stopped.as_ref().unwrap().1,
-            Point::OverBound(30_000)
-        );
+        assert_eq!(points[2], Point::Errors(10));
+        assert_eq!(points[3], Point::OverBound(25_000));
         assert!(Point::OverBound(1).worth_a_retry());
         assert!(!Point::TesterLimited(String::new()).worth_a_retry());
-    }
-
-    #[test]
-    fn errors_stop_a_sweep_and_worker_counts_are_separate_sweeps() {
-        let mut results = sweep(&[500, 900]);
-        results.runs[1].report.handshakes_ok = 90;
-        assert_eq!(judge(&results.runs[1]), Point::Errors(10));
-        let mut workers = sweep(&[500, 900]);
-        for run in &mut workers.runs {
-            run.step = Step::Workers;
-        }
-        workers.runs[1].server_flags = vec!["--workers".into(), "2".into()];
-        assert_eq!(capacities(&workers, Step::Workers).len(), 2);
     }
 }

@@ -2,9 +2,14 @@
 //! `--render`: typed all the way down, so a field that was renamed or is
 //! missing is an error when reading, never a zero printed into the book.
 
+use std::fs;
+use std::path::Path;
+
+use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Report;
+use crate::suite::schedule::Schedule;
 use crate::suite::stamp::Stamp;
 
 /// Which suite measurement a run belongs to (the registry's steps, as
@@ -58,6 +63,8 @@ pub struct Results {
     pub stamp: Stamp,
     /// Whether this was `--quick`.
     pub quick: bool,
+    /// The schedule the runs followed (the views read it from here).
+    pub schedule: Schedule,
     /// Every run, in order.
     pub runs: Vec<Run>,
     /// Servers that could not be measured here.
@@ -65,6 +72,18 @@ pub struct Results {
 }
 
 impl Results {
+    /// The results stored at `path` (a `suite.json`).
+    pub fn read(path: &Path) -> anyhow::Result<Results> {
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a suite result of this version: run the whole suite once to rewrite it",
+                path.display()
+            )
+        })
+    }
+
     /// The runs of one step.
     pub fn of(&self, step: Step) -> impl Iterator<Item = &Run> {
         self.runs.iter().filter(move |run| run.step == step)
@@ -98,6 +117,7 @@ impl Results {
         Results {
             stamp: part.stamp,
             quick: part.quick,
+            schedule: part.schedule,
             runs: self.runs,
             missing: self.missing,
         }
@@ -152,8 +172,11 @@ mod step_name {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
+/// Made-up results for the tests of what reads them (here and in the
+/// views crate, which turns on the `fixtures` feature for its tests).
+#[cfg(any(test, feature = "fixtures"))]
+#[allow(clippy::unwrap_used, missing_docs)]
+pub mod fixtures {
     use std::collections::BTreeMap;
 
     use super::*;
@@ -173,7 +196,7 @@ pub(crate) mod tests {
 
     /// A run of `server` at `step` where `handshakes` of `connections`
     /// were served and the rest were turned away busy.
-    pub(crate) fn run(server: &str, step: Step, connections: usize, handshakes: u64) -> Run {
+    pub fn run(server: &str, step: Step, connections: usize, handshakes: u64) -> Run {
         let busy = connections as u64 - handshakes;
         let report = Report {
             model: Some(server.to_owned()),
@@ -243,10 +266,11 @@ pub(crate) mod tests {
     }
 
     /// Results holding one [`run`] per entry.
-    pub(crate) fn results_with(runs: &[(&str, Step, usize, u64)]) -> Results {
+    pub fn results_with(runs: &[(&str, Step, usize, u64)]) -> Results {
         Results {
             stamp: Stamp::read(20_000),
             quick: false,
+            schedule: Schedule::new(false),
             runs: runs
                 .iter()
                 .map(|&(server, step, connections, handshakes)| {
@@ -256,6 +280,12 @@ pub(crate) mod tests {
             missing: Vec::new(),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::results_with;
+    use super::*;
 
     #[test]
     fn a_partial_rerun_replaces_only_what_it_measured() {

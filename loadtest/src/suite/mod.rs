@@ -18,19 +18,18 @@
 //! - [`servers`]: the server processes.
 //! - [`stamp`]: the machine, the date and the commit.
 //! - [`data`]: what is stored (`suite.json`) and read back.
-//! - [`capacity`]: where a sweep stopped, and why.
-//! - [`claims`]: the posts' claims, each with a computed verdict.
-//! - [`tables`], [`charts`], [`prose`]: the views the book includes.
+//! - [`capacity`]: whether a rate of a sweep was sustained.
+//!
+//! The views the book includes (tables, charts, sentences, claims) are not
+//! here: the `views` crate reads `suite.json` and writes them. The suite
+//! runs it when it is done (`target/release/views`), and `--render` runs
+//! only it.
 
 pub mod capacity;
-pub mod charts;
-pub mod claims;
 pub mod data;
-pub mod prose;
 pub mod schedule;
 pub mod servers;
 pub mod stamp;
-pub mod tables;
 
 use std::fs;
 use std::net::SocketAddr;
@@ -41,6 +40,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use registry::{Server, Step};
 
+use crate::report::Report;
 use crate::spec::{Length, LoadSpec};
 use data::{Missing, Results, Run};
 use schedule::{Measurement, Schedule};
@@ -64,8 +64,9 @@ pub struct SuiteArgs {
     #[arg(long)]
     pub quick: bool,
 
-    /// Measure nothing: rewrite the tables and charts from the suite.json
-    /// already in the output folder (after changing how they are drawn)
+    /// Measure nothing: redraw the tables, charts and sentences from the
+    /// suite.json already in the output folder (runs the `views` binary
+    /// beside this one; after changing how they are drawn)
     #[arg(long, conflicts_with = "quick")]
     pub render: bool,
 
@@ -83,12 +84,6 @@ pub struct SuiteArgs {
     #[arg(long, value_delimiter = ',', value_name = "STEPS", value_parser = parse_step)]
     pub steps: Vec<Step>,
 
-    /// Measure nothing: check that every stored run measured the code as it
-    /// is now (its server's sources, the protocol's and the tester's, since
-    /// the commit stamped on the run); exit 1 naming what changed
-    #[arg(long, conflicts_with_all = ["quick", "render", "list"])]
-    pub check_fresh: bool,
-
     /// Print the servers the suite knows, what each takes part in, and
     /// whether it can run here; measure nothing
     #[arg(long, conflicts_with_all = ["quick", "render"])]
@@ -104,10 +99,9 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         return Ok(None);
     }
     if args.render {
-        return render(args).map(Some);
-    }
-    if args.check_fresh {
-        return check_fresh(args).map(Some);
+        let out = stored_folder(args);
+        render(&target, &out)?;
+        return Ok(Some(out));
     }
     let chosen = chosen_servers(&args.only)?;
     let steps: Vec<Step> = if args.steps.is_empty() {
@@ -142,7 +136,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
     let partial = !args.only.is_empty() || !args.steps.is_empty();
     let stored = out.join("suite.json");
     let stored = if partial && !args.quick && stored.is_file() {
-        Some(read_results(&stored).context(
+        Some(Results::read(&stored).context(
             "a partial rerun (--only, --steps) merges into the stored results; \
              run the whole suite once to rewrite them",
         )?)
@@ -154,6 +148,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
     let mut results = Results {
         stamp: stamp::Stamp::read(fd_limit),
         quick: args.quick,
+        schedule: schedule.clone(),
         runs: Vec::new(),
         missing,
     };
@@ -210,6 +205,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         None => results,
     };
     write(&out, &results)?;
+    render(&target, &out)?;
     Ok(Some(out))
 }
 
@@ -307,137 +303,6 @@ fn parse_step(name: &str) -> Result<Step, String> {
     })
 }
 
-/// The stored results at `path`.
-fn read_results(path: &Path) -> anyhow::Result<Results> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a suite result of this version", path.display()))
-}
-
-/// What every run measured besides its server: the tester, the registry
-/// it reads, and the locked dependencies. The views (tables, charts,
-/// sentences, claims) only render what was measured, so changing them
-/// calls for `--render`, not for new measurements.
-pub const TESTER_SOURCES: [&str; 7] = [
-    "loadtest/src",
-    ":(exclude)loadtest/src/suite/tables.rs",
-    ":(exclude)loadtest/src/suite/charts.rs",
-    ":(exclude)loadtest/src/suite/prose.rs",
-    ":(exclude)loadtest/src/suite/claims.rs",
-    "registry/src",
-    "Cargo.lock",
-];
-
-/// Every path whose code some run measures: each server's sources and the
-/// tester's.
-pub fn measured_paths() -> Vec<&'static str> {
-    let mut paths: Vec<&'static str> = registry::SERVERS
-        .iter()
-        .flat_map(|server| server.all_sources())
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    paths.extend(TESTER_SOURCES);
-    paths
-}
-
-/// `--check-fresh`: each stored run against the sources it measured, since
-/// the commit on its stamp.
-fn check_fresh(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
-    let out = stored_folder(args);
-    let results = read_results(&out.join("suite.json"))?;
-    let mut stale = Vec::new();
-    let mut checked: Vec<(String, String)> = Vec::new();
-    for run in &results.runs {
-        let key = (run.server.clone(), run.stamp.commit.clone());
-        if checked.contains(&key) {
-            continue;
-        }
-        checked.push(key);
-        let server = registry::find(&run.server)?;
-        let mut sources = server.all_sources();
-        sources.extend(TESTER_SOURCES);
-        match changed_since(&run.stamp.commit, &sources)? {
-            Freshness::Fresh => {
-                eprintln!("fresh {} (measured at {})", run.server, run.stamp.commit)
-            }
-            Freshness::Changed(files) => stale.push(format!(
-                "{} measured at {}; changed since: {}",
-                run.server,
-                run.stamp.commit,
-                files.join(", ")
-            )),
-            Freshness::Unknown => eprintln!(
-                "skipped {}: commit {} is not in this shallow clone",
-                run.server, run.stamp.commit
-            ),
-            Freshness::Dirty => stale.push(format!(
-                "{} was measured on a tree with uncommitted changes ({})",
-                run.server, run.stamp.commit
-            )),
-        }
-    }
-    if !stale.is_empty() {
-        bail!(
-            "results measured on code that has changed since:\n  {}\nrerun them: `loadtest suite --only SERVERS` (after `cargo build --release --workspace --bins`)",
-            stale.join("\n  ")
-        );
-    }
-    Ok(out)
-}
-
-/// Whether sources changed since a commit.
-enum Freshness {
-    Fresh,
-    Changed(Vec<String>),
-    Dirty,
-    /// The commit is not in a shallow clone: nothing to compare with.
-    Unknown,
-}
-
-/// The files among `sources` that differ between `commit` and the
-/// working tree (uncommitted changes count).
-fn changed_since(commit: &str, sources: &[&str]) -> anyhow::Result<Freshness> {
-    if commit.ends_with("+dirty") {
-        return Ok(Freshness::Dirty);
-    }
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(registry::repository_root())
-            .args(args)
-            .output()
-            .context("running git")
-    };
-    let known = git(&["cat-file", "-e", &format!("{commit}^{{commit}}")])?;
-    if !known.status.success() {
-        let shallow = git(&["rev-parse", "--is-shallow-repository"])?;
-        if String::from_utf8_lossy(&shallow.stdout).trim() == "true" {
-            return Ok(Freshness::Unknown);
-        }
-        bail!("commit {commit} of the stored results is not in this repository");
-    }
-    let mut diff = vec!["diff", "--name-only", commit, "--"];
-    diff.extend(sources);
-    let output = git(&diff)?;
-    if !output.status.success() {
-        bail!(
-            "git diff against {commit} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let files: Vec<String> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    Ok(if files.is_empty() {
-        Freshness::Fresh
-    } else {
-        Freshness::Changed(files)
-    })
-}
-
 /// Cargo's target folder and the repository's root.
 fn folders(args: &SuiteArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
     let target = match &args.target_dir {
@@ -515,15 +380,6 @@ fn stored_folder(args: &SuiteArgs) -> PathBuf {
         .unwrap_or_else(|| registry::repository_root().join("book/src/results"))
 }
 
-/// `--render`: redraw the views from the stored results.
-fn render(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
-    let out = stored_folder(args);
-    let path = out.join("suite.json");
-    let results = read_results(&path)?;
-    write_views(&out, &results)?;
-    Ok(out)
-}
-
 /// Where the servers come from, the machine's limit, and the stamp every
 /// run of this suite carries.
 struct Host<'a> {
@@ -567,7 +423,7 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
     spec.timeout = Duration::from_secs(5);
     spec.server_pids = servers.pids();
     spec.model = Some(server.name.to_owned());
-    let report = crate::runner::run(&spec).map(|saved| saved.report());
+    let report = crate::runner::run(&spec).map(|saved| Report::new(&saved));
     let stopped = servers.stop(Duration::from_secs(15))?;
     let report = report.with_context(|| format!("running {} {}", server.name, measurement.step))?;
     if !stopped.all_exited_zero {
@@ -637,56 +493,26 @@ pub fn write(out: &Path, results: &Results) -> anyhow::Result<()> {
         let name = format!("{name}.json");
         write_file(out, &name, &serde_json::to_string_pretty(&run.report)?)?;
     }
-    write_views(out, results)
+    Ok(())
 }
 
-/// Writes the tables, sentences and charts (not the data they come from).
-pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
-    let schedule = Schedule::new(results.quick);
-    write_file(out, "machine.md", &results.stamp.to_markdown())?;
-    let footer = tables::footer(results);
-    let page = |name: &str, text: String| write_file(out, name, &(text + &footer));
-    page("staircase.md", tables::staircase(results, None))?;
-    for server in results.servers() {
-        page(
-            &format!("{}.md", server.name),
-            tables::staircase(results, Some(server.name)),
-        )?;
-    }
-    page("mixed.md", tables::mixed(results))?;
-    page("threads.md", tables::threads(results))?;
-    page("throughput.md", tables::throughput(results))?;
-    page("stalled.md", tables::stalled(results))?;
-    page("capacity.md", tables::capacity(results, Step::Capacity))?;
-    page(
-        "capacity-mixed.md",
-        tables::capacity(results, Step::CapacityMixed),
-    )?;
-    page("workers.md", tables::workers(results))?;
-    page("capacity-summary.md", prose::capacity_summary(results))?;
-    page("cpu-batch.md", tables::cpu_batch(results))?;
-    page("summary.md", prose::summary(results, &schedule))?;
-    page("threads-summary.md", prose::threads_summary(results))?;
-    page("peers-summary.md", prose::peers_summary(results))?;
-    page(
-        "05-event-loop-targets.md",
-        prose::event_loop_targets(results),
-    )?;
-    page("claims.md", claims::claims(results, &schedule))?;
-    page(
-        "mixed-arithmetic.md",
-        prose::mixed_arithmetic(results, &schedule),
-    )?;
-    write_file(out, "latency.svg", &charts::latency(results)?)?;
-    write_file(out, "memory.svg", &charts::memory(results)?)?;
-    write_file(out, "mixed.svg", &charts::mixed(results)?)?;
-    write_file(out, "capacity.svg", &charts::capacity(results)?)?;
-    for step in [Step::MixedWork, Step::MixedSleep, Step::Stalled] {
-        write_file(
-            out,
-            &format!("{step}-over-time.svg"),
-            &charts::over_time(results, step)?,
-        )?;
+/// Runs the `views` binary on `out`: the tables, charts and sentences
+/// drawn from the `suite.json` there. Drawing is a separate program so
+/// that the code that measures never links the code that draws.
+fn render(target: &Path, out: &Path) -> anyhow::Result<()> {
+    let views = target.join("release/views");
+    let status = std::process::Command::new(&views)
+        .arg("--results")
+        .arg(out)
+        .status()
+        .with_context(|| {
+            format!(
+                "cannot run {} to draw the views (build it: `cargo build --release -p views`)",
+                views.display()
+            )
+        })?;
+    if !status.success() {
+        bail!("{} failed ({status})", views.display());
     }
     Ok(())
 }

@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use registry::{Server, Step};
+use serde::{Deserialize, Serialize};
 
-use crate::args::Mix;
+use crate::spec::Mix;
 use crate::spec::{self, Stall};
 
-/// The shape of a suite run.
-#[derive(Debug, Clone)]
+/// The shape of a suite run. Stored with the results (`suite.json`), so
+/// that the views read the schedule that ran, not today's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     /// Connection counts of the staircase.
     pub steps: Vec<usize>,

@@ -82,11 +82,10 @@ fn commit() -> String {
     let Some(head) = git(&["rev-parse", "--short", "HEAD"]) else {
         return "unknown".into();
     };
-    // Dirty only where it matters: an uncommitted change to what is
-    // measured (a server, the protocol, the tester), not to the book.
-    let mut status = vec!["status", "--porcelain", "--untracked-files=no", "--"];
-    status.extend(super::measured_paths());
-    let dirty = git(&status).is_some_and(|s| !s.is_empty());
+    // The commit is for the reader; what was measured is the run's
+    // fingerprint. `+dirty` says the tree had uncommitted changes.
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     if dirty { format!("{head}+dirty") } else { head }
 }
 

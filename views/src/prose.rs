@@ -5,12 +5,13 @@ use std::fmt::Write as _;
 
 use registry::Step;
 
-use crate::metrics::Kind;
-use crate::spec;
-use crate::suite::capacity::capacities;
-use crate::suite::data::Results;
-use crate::suite::schedule::Schedule;
-use crate::suite::tables::{bytes_per_connection, mib, micros, outcome};
+use crate::capacity::capacities;
+use crate::format::{mib, micros};
+use crate::tables::{bytes_per_connection, outcome};
+use loadtest::metrics::Kind;
+use loadtest::spec;
+use loadtest::suite::data::Results;
+use loadtest::suite::schedule::Schedule;
 
 /// Sentences with the headline figures.
 pub fn summary(results: &Results, schedule: &Schedule) -> String {
@@ -380,7 +381,7 @@ pub fn event_loop_targets(results: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::data::tests::results_with;
+    use loadtest::suite::data::fixtures::results_with;
 
     #[test]
     fn the_threads_summary_tells_address_space_from_resident_memory() {
@@ -452,7 +453,7 @@ mod tests {
             ("go-peer", Step::Throughput, 64, 64),
             ("go-peer", Step::Staircase, 10_000, 10_000),
         ]);
-        results.missing.push(crate::suite::data::Missing {
+        results.missing.push(loadtest::suite::data::Missing {
             server: "node-peer".into(),
             reason: "`node` is not installed".into(),
         });

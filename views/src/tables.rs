@@ -1,15 +1,17 @@
 //! The suite's Markdown tables, which the book includes. Nothing in the
 //! book is typed by hand: every figure in it comes from a file written here
-//! or beside it ([`super::prose`], [`super::charts`]).
+//! or beside it ([`crate::prose`], [`crate::charts`]).
 
 use std::fmt::Write as _;
 
 use registry::Step;
 
-use crate::metrics::{Failure, Kind, Percentiles};
-use crate::suite::capacity::{self, Point, capacities};
-use crate::suite::data::{Results, Run};
-use crate::suite::schedule::CAPACITY_P99_BOUND_US;
+use crate::capacity::{self, Point, capacities};
+use loadtest::metrics::{Failure, Kind, Percentiles};
+use loadtest::suite::data::{Results, Run};
+use loadtest::suite::schedule::CAPACITY_P99_BOUND_US;
+
+use crate::format::{mib, micros};
 
 /// The line under every table: where, when and by which command.
 pub fn footer(results: &Results) -> String {
@@ -51,22 +53,6 @@ pub fn footer(results: &Results) -> String {
         );
     }
     footer
-}
-
-/// Bytes as MiB with one decimal.
-pub fn mib(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
-}
-
-/// Microseconds, in the unit a reader takes in at a glance.
-pub fn micros(us: u64) -> String {
-    if us >= 10_000 {
-        format!("{:.0} ms", us as f64 / 1000.0)
-    } else if us >= 1000 {
-        format!("{:.1} ms", us as f64 / 1000.0)
-    } else {
-        format!("{us} µs")
-    }
 }
 
 /// A percentile of a kind that may not have run: "–" when it did not.
@@ -348,8 +334,13 @@ pub fn capacity(results: &Results, step: Step) -> String {
                     )
                 });
         let (next, why) = sweep.stopped.as_ref().map_or(
-            ("–".to_owned(), Point::Sustained.why()),
-            |(run, point)| (format!("{:.0}", run.rate.unwrap_or(0.0)), point.why()),
+            ("–".to_owned(), capacity::why(&Point::Sustained)),
+            |(run, point)| {
+                (
+                    format!("{:.0}", run.rate.unwrap_or(0.0)),
+                    capacity::why(point),
+                )
+            },
         );
         let _ = writeln!(
             table,
@@ -390,7 +381,10 @@ pub fn workers(results: &Results) -> String {
             sweep
                 .stopped
                 .as_ref()
-                .map_or(Point::Sustained.why(), |(_, point)| point.why()),
+                .map_or(
+                    capacity::why(&Point::Sustained),
+                    |(_, point)| capacity::why(point)
+                ),
             server.map_or("–".to_owned(), |s| s.threads_before.to_string()),
             server.map_or("–".to_owned(), |s| format!(
                 "{} MiB",
@@ -408,7 +402,7 @@ pub fn cpu_batch(results: &Results) -> String {
         "| server | WORKs at once (one per connection) | units each | all answered after | WORK p50 / max | server threads |\n\
          |---|---:|---:|---:|---:|---:|\n",
     );
-    let units = crate::suite::schedule::Schedule::new(results.quick).cpu_batch_work_units;
+    let units = loadtest::suite::schedule::Schedule::new(results.quick).cpu_batch_work_units;
     for run in results.of(Step::CpuBatch) {
         let work = run.report.kind(Kind::Work);
         let _ = writeln!(
@@ -475,7 +469,7 @@ pub fn threads(results: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::data::tests::results_with;
+    use loadtest::suite::data::fixtures::results_with;
 
     #[test]
     fn tables_say_what_happened_and_hide_noise() {
@@ -552,7 +546,7 @@ mod tests {
     #[test]
     fn a_server_that_could_not_run_is_named_under_every_table() {
         let mut results = results_with(&[("03-async-tokio", Step::Throughput, 64, 64)]);
-        results.missing.push(crate::suite::data::Missing {
+        results.missing.push(loadtest::suite::data::Missing {
             server: "go-peer".into(),
             reason: "`go` is not installed".into(),
         });

@@ -11,10 +11,11 @@ use std::fmt::Write as _;
 
 use registry::Step;
 
-use crate::suite::capacity::capacities;
-use crate::suite::data::{Results, Run};
-use crate::suite::schedule::Schedule;
-use crate::suite::tables::{kernel_bytes_per_connection, mib, micros};
+use crate::capacity::capacities;
+use crate::format::{mib, micros};
+use crate::tables::kernel_bytes_per_connection;
+use loadtest::suite::data::{Results, Run};
+use loadtest::suite::schedule::Schedule;
 
 /// What a measurement says of a claim.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,7 +249,7 @@ fn workers(results: &Results, schedule: &Schedule) -> Vec<Claim> {
     // Where each capacity sits in the sweep's rates: one step apart is
     // within what a rerun moves, so only a gap of two steps or more says
     // that more workers took more.
-    let step_of = |sweep: &&crate::suite::capacity::Capacity| {
+    let step_of = |sweep: &&crate::capacity::Capacity| {
         let rate = sweep.rate()?;
         schedule.capacity_rates.iter().position(|&r| r == rate)
     };
@@ -490,7 +491,7 @@ fn blocking_call(results: &Results) -> Option<Claim> {
         results
             .find(server, Step::MixedSleep, None)?
             .report
-            .kind(crate::metrics::Kind::Echo)
+            .kind(loadtest::metrics::Kind::Echo)
             .map(|p| p.p99)
     };
     let inline = echo_p99(registry::ASYNC_TOKIO.name)?;
@@ -568,7 +569,7 @@ fn shutdown_pattern() -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::data::tests::results_with;
+    use loadtest::suite::data::fixtures::results_with;
 
     #[test]
     fn the_memory_claim_counts_the_kernel_and_holds_only_when_all_were_served() {
@@ -629,12 +630,12 @@ mod tests {
         for (workers, i) in [("2", 5), ("8", 6)] {
             for (rate, p99) in [(rates[i], 500), (rates[i + 1], 50_000)] {
                 let mut run =
-                    crate::suite::data::tests::run("03-async-tokio", Step::Workers, 100, 100);
+                    loadtest::suite::data::fixtures::run("03-async-tokio", Step::Workers, 100, 100);
                 run.server_flags = vec!["--workers".into(), workers.into()];
                 run.rate = Some(rate);
                 run.report
                     .by_request
-                    .get_mut(&crate::metrics::Kind::Echo)
+                    .get_mut(&loadtest::metrics::Kind::Echo)
                     .unwrap()
                     .p99 = p99;
                 results.runs.push(run);

@@ -5,11 +5,12 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use registry::Step;
 
-use crate::metrics::Kind;
-use crate::suite::capacity;
-use crate::suite::data::{Results, Run};
-use crate::suite::schedule::CAPACITY_P99_BOUND_US;
-use crate::suite::tables::{bytes_per_connection, micros};
+use crate::capacity;
+use crate::format::micros;
+use crate::tables::bytes_per_connection;
+use loadtest::metrics::Kind;
+use loadtest::suite::data::{Results, Run};
+use loadtest::suite::schedule::CAPACITY_P99_BOUND_US;
 
 /// One colour per registry entry, in registry order.
 const COLOURS: [RGBColor; registry::SERVERS.len()] = [
@@ -537,7 +538,7 @@ pub fn capacity(results: &Results) -> ChartResult {
                     continue;
                 }
                 let colour = colour(server.name);
-                let point = |run: &Run, pick: fn(&crate::metrics::Percentiles) -> u64| {
+                let point = |run: &Run, pick: fn(&loadtest::metrics::Percentiles) -> u64| {
                     let echo = run.report.kind(Kind::Echo)?;
                     Some((run.rate?, (pick(echo) as f64).max(10.0)))
                 };
@@ -618,7 +619,7 @@ fn short_name(server: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::data::tests::results_with;
+    use loadtest::suite::data::fixtures::results_with;
 
     #[test]
     fn charts_render_as_svg_and_name_the_servers() {
