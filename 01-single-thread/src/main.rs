@@ -1,13 +1,11 @@
-//! `01-single-thread`: flags, logging and signals, then `single_thread::run`.
+//! `01-single-thread`: the flags, then `single_thread::run` between the
+//! host's prologue and epilogue (`common::host`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Parser;
-use common::signals::{block_shutdown_signals, exit_with_final_counters, spawn_signal_handler};
-use common::{CommonArgs, Shutdown};
-use protocol::ServerState;
+use common::{CommonArgs, Host, Listen, Shutdown};
 
 /// Model 01: one thread, blocking I/O, one connection at a time.
 ///
@@ -33,27 +31,21 @@ fn main() -> ExitCode {
 
 /// Sets everything up and serves until a signal; never returns on success.
 fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    // Before any thread exists, so that only the signal thread gets them.
-    block_shutdown_signals()?;
-    common::logging::init();
-    let fd_limit = common::limits::raise_fd_limit();
-
-    let listener = common::listen::bind(args.addr, false)
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
-    let state = ServerState::new(args.common.session_config());
+    let mut host = Host::start(
+        "01-single-thread",
+        &args.common,
+        Listen::one(args.addr, false),
+    )?;
+    let listener = host.take_listener()?;
     let shutdown = Shutdown::new();
-    spawn_signal_handler(args.common.shutdown_grace, state.clone(), {
+    host.on_shutdown_signal({
         let shutdown = shutdown.clone();
         move || shutdown.trigger()
     });
-
-    tracing::info!(
-        addr = %listener.local_addr()?,
-        model = "01-single-thread",
-        threads = 1,
-        fd_limit,
-        "listening; one connection at a time, the rest wait in the backlog"
+    host.announce(
+        "1",
+        "one connection at a time, the rest wait in the backlog",
     );
-    single_thread::run(listener, state.clone(), &shutdown);
-    exit_with_final_counters(&state.counters)
+    single_thread::run(listener, host.state.clone(), &shutdown);
+    host.exit()
 }

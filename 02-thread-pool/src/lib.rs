@@ -12,6 +12,16 @@ pub mod server;
 
 pub use server::{Config, Mode, ThreadPool, run};
 
+/// `--threads`' default: the pool serves this many clients at once (the
+/// registry says so too, and a test holds the two together).
+pub const DEFAULT_THREADS: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(128) {
+    Some(threads) => threads,
+    None => std::num::NonZeroUsize::MIN,
+};
+
+/// `--queue`'s default: connections that may wait for a free worker.
+pub const DEFAULT_QUEUE: usize = 128;
+
 /// Runs 02 in `mode` on a new thread, for tests and benchmarks.
 pub fn spawn(
     listener: std::net::TcpListener,
@@ -25,7 +35,11 @@ pub fn spawn(
     let trigger = shutdown.clone();
     let thread = std::thread::Builder::new()
         .name("02-thread-pool".into())
-        .spawn(move || run(listener, state, config, &shutdown))?;
+        .spawn(move || {
+            if let Err(error) = run(listener, state, config, &shutdown) {
+                tracing::error!(%error, "02-thread-pool cannot start its worker threads");
+            }
+        })?;
     Ok(common::Background::new(
         addr,
         move || trigger.trigger(),

@@ -1,4 +1,5 @@
-//! `02-thread-pool`: flags, logging and signals, then `thread_pool::run`.
+//! `02-thread-pool`: the flags, then `thread_pool::run` between the host's
+//! prologue and epilogue (`common::host`).
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -6,9 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use common::signals::{block_shutdown_signals, exit_with_final_counters, spawn_signal_handler};
-use common::{CommonArgs, Shutdown};
-use protocol::ServerState;
+use common::{CommonArgs, Host, Listen, Shutdown};
 use thread_pool::{Config, Mode};
 
 /// Model 02: a thread pool written with std only.
@@ -28,11 +27,11 @@ struct Args {
     /// Worker threads in the pool: the number of clients served at once.
     /// Each holds its client until it leaves, so this is sized for
     /// connections, not cores; an idle worker costs about 10 KiB
-    #[arg(long, value_name = "N", default_value = "128")]
+    #[arg(long, value_name = "N", default_value_t = thread_pool::DEFAULT_THREADS)]
     threads: NonZeroUsize,
 
     /// Connections that may wait for a free worker; one more gets ERR busy
-    #[arg(long, value_name = "N", default_value_t = 128)]
+    #[arg(long, value_name = "N", default_value_t = thread_pool::DEFAULT_QUEUE)]
     queue: usize,
 
     /// Start a thread for every connection instead of using the pool (up to
@@ -51,14 +50,12 @@ fn main() -> ExitCode {
 
 /// Sets everything up and serves until a signal; never returns on success.
 fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    // Before any thread exists, so that only the signal thread gets them.
-    block_shutdown_signals()?;
-    common::logging::init();
-    let fd_limit = common::limits::raise_fd_limit();
-
-    let listener = common::listen::bind(args.addr, false)
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
-    let state = ServerState::new(args.common.session_config());
+    let mut host = Host::start(
+        "02-thread-pool",
+        &args.common,
+        Listen::one(args.addr, false),
+    )?;
+    let listener = host.take_listener()?;
     let mode = if args.per_connection {
         Mode::ThreadPerConnection
     } else {
@@ -67,21 +64,18 @@ fn serve(args: Args) -> anyhow::Result<ExitCode> {
             queue: args.queue,
         }
     };
-    let config = Config::new(args.common.serve_config(fd_limit), mode);
     let shutdown = Shutdown::new();
-    spawn_signal_handler(args.common.shutdown_grace, state.clone(), {
+    host.on_shutdown_signal({
         let shutdown = shutdown.clone();
         move || shutdown.trigger()
     });
-
-    tracing::info!(
-        addr = %listener.local_addr()?,
-        model = "02-thread-pool",
-        ?mode,
-        max_connections = config.serve.max_connections,
-        fd_limit,
-        "listening; each thread serves one connection at a time"
-    );
-    thread_pool::run(listener, state.clone(), config, &shutdown);
-    exit_with_final_counters(&state.counters)
+    let threads = match mode {
+        Mode::Pool { threads, queue } => format!("a pool of {threads}, {queue} may wait"),
+        Mode::ThreadPerConnection => "one per connection".to_owned(),
+    };
+    host.announce(&threads, "each thread serves one connection at a time");
+    let config = Config::new(host.config, mode);
+    thread_pool::run(listener, host.state.clone(), config, &shutdown)
+        .context("cannot start the worker threads")?;
+    host.exit()
 }

@@ -85,14 +85,16 @@ impl Config {
 /// Accepts connections and hands each to a thread until `shutdown` is
 /// triggered; then waits for the threads to answer what they read, say
 /// `BYE` and finish.
-pub fn run(listener: TcpListener, state: Arc<ServerState>, config: Config, shutdown: &Shutdown) {
-    let mut threads = match Threads::start(config.mode, shutdown) {
-        Ok(threads) => threads,
-        Err(error) => {
-            tracing::error!(%error, "cannot start the worker threads");
-            return;
-        }
-    };
+///
+/// Fails only when the worker threads cannot be started; the binary then
+/// exits with an error instead of listening with nobody to serve.
+pub fn run(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    config: Config,
+    shutdown: &Shutdown,
+) -> io::Result<()> {
+    let mut threads = Threads::start(config.mode, shutdown)?;
     let rejecter = Rejecter::start();
     // A blocked `accept` must return when the shutdown starts.
     let wake_accept = shutdown.wake_on_trigger(&listener);
@@ -127,6 +129,7 @@ pub fn run(listener: TcpListener, state: Arc<ServerState>, config: Config, shutd
     drop(wake_accept);
     drop(listener);
     drop(threads);
+    Ok(())
 }
 // ANCHOR_END: run
 

@@ -1,13 +1,13 @@
-//! `03-async-tokio`: the flags, then `async_tokio::run`, hosted by
-//! `common::tokio_host` (signals, logging, the runtime, the final line).
+//! `03-async-tokio`: the flags, the host's prologue (`common::host`), then
+//! `async_tokio::run` on a Tokio runtime (`common::tokio_host`).
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::CommonArgs;
-use common::tokio_host::{self, Startup};
+use common::tokio_host;
+use common::{CommonArgs, Host, Listen};
 
 /// Model 03: a Tokio task per connection.
 ///
@@ -38,14 +38,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    common::cli::exit_on_error(|| {
-        let startup = Startup {
-            model: "03-async-tokio",
-            addr: args.addr,
-            reuse_port: args.reuse_port,
-            workers: args.workers,
-            how: "a task per connection, WORK and SLEEP inline on the workers".into(),
-        };
-        tokio_host::serve(startup, &args.common, async_tokio::run)
-    })
+    common::cli::exit_on_error(|| serve(args))
+}
+
+/// Sets everything up and serves until a signal; never returns on success.
+fn serve(args: Args) -> anyhow::Result<ExitCode> {
+    let listen = Listen::one(args.addr, args.reuse_port);
+    let host = Host::start("03-async-tokio", &args.common, listen)?;
+    let workers = args.workers.map_or_else(common::cores, NonZeroUsize::get);
+    let how = "a task per connection, WORK and SLEEP inline on the workers";
+    tokio_host::serve(host, workers, how, async_tokio::run)
 }

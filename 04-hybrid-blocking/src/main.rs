@@ -1,6 +1,6 @@
-//! `04-hybrid-blocking`: the flags and the rayon pool, then
-//! `hybrid_blocking::run`, hosted by `common::tokio_host` (signals, logging,
-//! the runtime, the final line).
+//! `04-hybrid-blocking`: the flags, the host's prologue (`common::host`),
+//! the rayon pool, then `hybrid_blocking::run` on a Tokio runtime
+//! (`common::tokio_host`).
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -8,9 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use common::CommonArgs;
-use common::signals::block_shutdown_signals;
-use common::tokio_host::{self, Startup};
+use common::tokio_host;
+use common::{CommonArgs, Host, Listen};
 
 /// Model 04: Tokio for I/O, rayon for WORK, spawn_blocking for SLEEP.
 ///
@@ -51,25 +50,20 @@ fn main() -> ExitCode {
 /// Starts the rayon pool, then serves until a signal; never returns on
 /// success.
 fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    // Before any thread starts (rayon's included), so that only the signal
-    // thread receives SIGINT and SIGTERM.
-    block_shutdown_signals()?;
+    let listen = Listen::one(args.addr, args.reuse_port);
+    // First: it blocks SIGINT and SIGTERM before rayon starts its threads.
+    let host = Host::start("04-hybrid-blocking", &args.common, listen)?;
     let rayon_threads = args
         .rayon_threads
-        .map_or_else(tokio_host::cores, NonZeroUsize::get);
+        .map_or_else(common::cores, NonZeroUsize::get);
     rayon::ThreadPoolBuilder::new()
         .num_threads(rayon_threads)
         .thread_name(|i| format!("rayon-work-{i}"))
         .build_global()
         .context("cannot start the rayon pool")?;
-    let startup = Startup {
-        model: "04-hybrid-blocking",
-        addr: args.addr,
-        reuse_port: args.reuse_port,
-        workers: args.workers,
-        how: format!(
-            "a task per connection, WORK on rayon ({rayon_threads} threads), SLEEP on spawn_blocking"
-        ),
-    };
-    tokio_host::serve(startup, &args.common, hybrid_blocking::run)
+    let workers = args.workers.map_or_else(common::cores, NonZeroUsize::get);
+    let how = format!(
+        "a task per connection, WORK on rayon ({rayon_threads} threads), SLEEP on spawn_blocking"
+    );
+    tokio_host::serve(host, workers, &how, hybrid_blocking::run)
 }

@@ -1,5 +1,5 @@
-//! `05-event-loop`: flags, logging and signals, then `event_loop::run` on
-//! one listener per loop.
+//! `05-event-loop`: the flags, then `event_loop::run` on one listener per
+//! loop, between the host's prologue and epilogue (`common::host`).
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -7,10 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use common::CommonArgs;
-use common::signals::{block_shutdown_signals, exit_with_final_counters, spawn_signal_handler};
+use common::{CommonArgs, Host, Listen};
 use event_loop::{Config, Stop};
-use protocol::ServerState;
 
 /// Model 05: the event loop by hand (mio), no async runtime.
 ///
@@ -52,59 +50,28 @@ fn main() -> ExitCode {
 
 /// Sets everything up and serves until a signal; never returns on success.
 fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    // Before any thread exists, so that only the signal thread gets them.
-    block_shutdown_signals()?;
-    common::logging::init();
-    let fd_limit = common::limits::raise_fd_limit();
-    let loops = args.loops.map_or_else(cores, NonZeroUsize::get);
-    // Several loops share the port the way several processes do.
-    let reuse_port = args.reuse_port || loops > 1;
-    let listeners = bind_listeners(args.addr, loops, reuse_port)
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
-    let addr = listeners[0].local_addr()?;
-
-    let state = ServerState::new(args.common.session_config());
+    let loops = args.loops.map_or_else(common::cores, NonZeroUsize::get);
+    // One listener per loop: several loops share the port the way several
+    // processes do (SO_REUSEPORT).
+    let listen = Listen {
+        addr: args.addr,
+        listeners: loops,
+        reuse_port: args.reuse_port,
+    };
+    let mut host = Host::start("05-event-loop", &args.common, listen)?;
     let config = Config {
-        serve: args.common.serve_config(fd_limit),
+        serve: host.config,
         pool_threads: args.pool_threads.get(),
     };
     let stop = Stop::new();
-    spawn_signal_handler(args.common.shutdown_grace, state.clone(), {
+    host.on_shutdown_signal({
         let stop = stop.clone();
         move || stop.request()
     });
-    tracing::info!(
-        %addr,
-        model = "05-event-loop",
-        loops,
-        pool_threads = config.pool_threads,
-        max_connections = config.serve.max_connections,
-        reuse_port,
-        fd_limit,
-        "listening; {loops} event loops, WORK and SLEEP on a pool of {} threads",
-        config.pool_threads
-    );
-    event_loop::run(listeners, state.clone(), config, &stop).context("cannot start the loops")?;
-    exit_with_final_counters(&state.counters)
-}
-
-/// The number of cores this process may use (1 if unknown).
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
-
-/// One listener per loop, all on the port the first one got (which
-/// `--addr 127.0.0.1:0` leaves to the kernel).
-fn bind_listeners(
-    addr: SocketAddr,
-    loops: usize,
-    reuse_port: bool,
-) -> std::io::Result<Vec<std::net::TcpListener>> {
-    let first = common::listen::bind(addr, reuse_port)?;
-    let port = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..loops {
-        listeners.push(common::listen::bind(port, reuse_port)?);
-    }
-    Ok(listeners)
+    let threads = format!("{loops} loops, a pool of {}", config.pool_threads);
+    host.announce(&threads, "WORK and SLEEP on the pool");
+    let listeners = std::mem::take(&mut host.listeners);
+    event_loop::run(listeners, host.state.clone(), config, &stop)
+        .context("cannot start the loops")?;
+    host.exit()
 }

@@ -18,8 +18,7 @@ mod counting;
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +26,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use clap::builder::TypedValueParser as _;
-use common::CommonArgs;
 use counting::{Counting, Growth, Snapshot};
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +40,9 @@ const MODELS: [&str; 3] = ["03-async-tokio", "04-hybrid-blocking", "05-event-loo
 /// Runs each server in a child process with a counting allocator, opens
 /// idle handshaked connections to it, and writes a table: each item of a
 /// connection's memory, what malloc adds, the RSS slope they add up to, and
-/// the kernel's part. Takes about ten seconds.
+/// the kernel's part, to standard output. Takes about ten seconds.
+/// `cargo xtask results refresh` stores it for the book (book/src/results/bytes.md),
+/// with the fingerprint of what it measured.
 #[derive(Debug, Parser)]
 #[command(name = "anatomy", version)]
 struct Args {
@@ -52,9 +52,10 @@ struct Args {
           value_parser = clap::value_parser!(u64).range(256..=9000).map(|n| n as usize))]
     connections: usize,
 
-    /// Also write the table to this file (Markdown)
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    /// Only these models (e.g. --models 03-async-tokio,05-event-loop)
+    /// [default: 03, 04 and 05]
+    #[arg(long, value_delimiter = ',', value_name = "MODELS", value_parser = parse_model)]
+    models: Vec<String>,
 
     /// Measure one model and print its figures as JSON (what the parent
     /// process runs in each child)
@@ -97,18 +98,27 @@ fn main() -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&anatomy)?);
         return Ok(());
     }
+    let models: Vec<&str> = if args.models.is_empty() {
+        MODELS.to_vec()
+    } else {
+        args.models.iter().map(String::as_str).collect()
+    };
     let mut anatomies = Vec::new();
-    for model in MODELS {
+    for model in models {
         eprintln!("anatomy: {model}, {} idle connections…", args.connections);
         anatomies.push(measure_in_child(model, args.connections)?);
     }
-    let table = render(&anatomies)?;
-    print!("{table}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &table).with_context(|| format!("cannot write {}", out.display()))?;
-        eprintln!("anatomy: written to {}", out.display());
-    }
+    print!("{}", render(&anatomies));
     Ok(())
+}
+
+/// `--models`: one of [`MODELS`].
+fn parse_model(name: &str) -> Result<String, String> {
+    if MODELS.contains(&name) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("anatomy takes apart {}", MODELS.join(", ")))
+    }
 }
 
 /// Each model in a fresh process: memory one server freed would otherwise
@@ -315,17 +325,14 @@ fn future_size(model: &str) -> anyhow::Result<usize> {
     })
 }
 
-/// Starts a model in this process, as its tests do.
+/// Starts a model in this process, as its tests do (05 with a pool of 2:
+/// idle connections never reach it).
 fn start(model: &str) -> anyhow::Result<common::Background> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let args = CommonArgs::default();
-    let server = match model {
-        "03-async-tokio" => async_tokio::spawn(listener, &args, 2),
-        "04-hybrid-blocking" => hybrid_blocking::spawn(listener, &args, 2),
-        "05-event-loop" => event_loop::spawn(vec![listener], &args, 2),
-        other => bail!("no model {other}; the models are {}", MODELS.join(", ")),
+    let sizes = launch::Sizes {
+        work_threads: 2,
+        ..launch::Sizes::default()
     };
-    server.with_context(|| format!("cannot start {model}"))
+    launch::start_named(model, sizes)
 }
 
 fn open_idle(addr: SocketAddr, count: usize) -> anyhow::Result<Vec<TcpStream>> {
@@ -385,9 +392,8 @@ fn kernel_bytes() -> Option<u64> {
 }
 
 /// The book's table: a section per model.
-fn render(anatomies: &[Anatomy]) -> anyhow::Result<String> {
+fn render(anatomies: &[Anatomy]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "<!-- {} -->", stamp()?);
     for anatomy in anatomies {
         let _ = writeln!(
             out,
@@ -420,40 +426,5 @@ fn render(anatomies: &[Anatomy]) -> anyhow::Result<String> {
                 .map_or("not readable here".to_owned(), |k| format!("{k:.0}")),
         );
     }
-    let _ = writeln!(
-        out,
-        "\n*Measured {}, 2 cores shared by client and server, by `cargo run --release -p anatomy`.*",
-        stamp()?
-    );
-    Ok(out)
-}
-
-/// When, where and at which commit.
-fn stamp() -> anyhow::Result<String> {
-    let git = |args: &[&str]| -> anyhow::Result<String> {
-        let output = Command::new("git").args(args).output()?;
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    };
-    let commit = git(&["rev-parse", "--short", "HEAD"])?;
-    let dirty = !git(&[
-        "status",
-        "--porcelain",
-        "--",
-        "03-async-tokio/src",
-        "04-hybrid-blocking/src",
-        "05-event-loop/src",
-        "protocol/src",
-        "common/src",
-        "anatomy/src",
-        "Cargo.lock",
-    ])?
-    .is_empty();
-    let date = Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())?;
-    Ok(format!(
-        "{date}, commit {commit}{}",
-        if dirty { "+dirty" } else { "" }
-    ))
+    out
 }

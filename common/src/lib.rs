@@ -13,6 +13,9 @@
 //!   benchmarks.
 //! - [`cli`]: how a binary reports a fatal error.
 //! - [`duration`]: parsing `10s`, `500ms`, `1.5s`, `1m30s`.
+//! - [`host`]: what every server binary does before and after its model
+//!   runs (signals, logging, the open-file limit, the listeners, the
+//!   startup line, the final counters), and `cores()`.
 //! - [`limits`]: the open-file limit, and the connection limit it allows.
 //! - [`listen`]: binding the listening socket.
 //! - [`logging`]: `tracing` to standard error, level from `RUST_LOG`.
@@ -29,6 +32,7 @@ pub mod args;
 pub mod background;
 pub mod cli;
 pub mod duration;
+pub mod host;
 pub mod limits;
 pub mod listen;
 pub mod logging;
@@ -41,4 +45,5 @@ pub mod tokio_host;
 pub use args::{CommonArgs, ServeConfig};
 pub use background::Background;
 pub use duration::parse_duration;
+pub use host::{Host, Listen, cores};
 pub use shutdown::Shutdown;

@@ -2,14 +2,12 @@
 //! shutdown token around their `run`, for the binaries and for tests.
 //!
 //! 03 and 04 differ only in their `server.rs` (and 04's rayon pool, which
-//! its `main` starts before calling [`serve`]), so what surrounds `run` is
-//! written once, here. Behind the `tokio` feature: 01 and 02 do not use
+//! its `main` starts between [`Host::start`] and [`serve`]), so what
+//! surrounds `run` is written once, here. Behind the `tokio` feature: 01 and 02 do not use
 //! Tokio and do not compile it.
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -18,82 +16,49 @@ use protocol::ServerState;
 use tokio::net::TcpListener;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::signals::{block_shutdown_signals, exit_with_final_counters, spawn_signal_handler};
-use crate::{Background, CommonArgs, ServeConfig};
+use crate::{Background, CommonArgs, Host, ServeConfig};
 
 /// Completes when the server must shut down: what an async `run` is given.
 pub type ShutdownSignal = WaitForCancellationFutureOwned;
 
-/// What a binary needs to start, and says in its startup line.
-#[derive(Debug)]
-pub struct Startup {
-    /// The binary's name, e.g. `03-async-tokio`.
-    pub model: &'static str,
-    /// Where to listen.
-    pub addr: SocketAddr,
-    /// `--reuse-port`: several processes may listen on the same port.
-    pub reuse_port: bool,
-    /// Tokio worker threads; one per core if `None`.
-    pub workers: Option<NonZeroUsize>,
-    /// The end of the startup line: where connections, `WORK` and `SLEEP`
-    /// run (and the model's other thread counts).
-    pub how: String,
-}
-
-/// The number of cores this process may use (1 if unknown).
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
-
-/// Runs an async model's binary: signals, logging, the open-file limit, the
-/// runtime and the listener, then `run` until SIGINT or SIGTERM, then the
-/// final counters and `exit`. Returns only if setting up fails.
-pub fn serve<R, F>(startup: Startup, args: &CommonArgs, run: R) -> anyhow::Result<ExitCode>
+/// Runs an async model's binary after the host's prologue
+/// ([`Host::start`], which blocked the signals before any thread):
+/// the runtime of `workers` threads, the signal thread, the startup line
+/// (`how` says where connections, `WORK` and `SLEEP` run), then `run` until
+/// SIGINT or SIGTERM, then the final counters and `exit`. Returns only if
+/// setting up fails.
+pub fn serve<R, F>(mut host: Host, workers: usize, how: &str, run: R) -> anyhow::Result<ExitCode>
 where
     R: FnOnce(TcpListener, Arc<ServerState>, ServeConfig, ShutdownSignal) -> F,
     F: Future<Output = ()>,
 {
-    // Before the runtime starts its threads, so that only the signal
-    // thread receives SIGINT and SIGTERM.
-    block_shutdown_signals()?;
-    crate::logging::init();
-    let fd_limit = crate::limits::raise_fd_limit();
-    let workers = startup.workers.map_or_else(cores, NonZeroUsize::get);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
         .build()
         .context("cannot start the Tokio runtime")?;
-
-    let listener = crate::listen::bind(startup.addr, startup.reuse_port)
-        .with_context(|| format!("cannot listen on {}", startup.addr))?;
+    let listener = host.take_listener()?;
     listener.set_nonblocking(true)?;
-    let state = ServerState::new(args.session_config());
-    let config = args.serve_config(fd_limit);
     let stop = CancellationToken::new();
-    spawn_signal_handler(args.shutdown_grace, state.clone(), {
+    host.on_shutdown_signal({
         let stop = stop.clone();
         move || stop.cancel()
     });
-
     runtime.block_on(async {
         let listener = TcpListener::from_std(listener)?;
-        tracing::info!(
-            addr = %listener.local_addr()?,
-            model = startup.model,
-            workers,
-            max_connections = config.max_connections,
-            reuse_port = startup.reuse_port,
-            fd_limit,
-            "listening; {}",
-            startup.how
-        );
-        run(listener, state.clone(), config, stop.cancelled_owned()).await;
+        host.announce(&format!("{workers} workers"), how);
+        run(
+            listener,
+            host.state.clone(),
+            host.config,
+            stop.cancelled_owned(),
+        )
+        .await;
         anyhow::Ok(())
     })?;
     // Not dropping the runtime: a thread may still be stuck in a SLEEP,
     // and the process must not wait for it.
-    exit_with_final_counters(&state.counters)
+    host.exit()
 }
 
 /// Runs an async model on a new thread with its own runtime of `workers`

@@ -30,6 +30,8 @@
 //! - [`process`]: a server binary run as a child process, for what only a
 //!   process shows: signals, the exit status, the final line.
 //! - [`cases`]: one function per rule.
+//! - [`memory`]: the size of an async model's connection task, against a
+//!   budget (`connection_task_budget!`, for 03 and 04).
 
 // A test suite: a panic is how a case reports a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -37,6 +39,7 @@
 pub mod binary;
 pub mod cases;
 pub mod client;
+pub mod memory;
 pub mod process;
 pub mod server;
 

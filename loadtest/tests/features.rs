@@ -13,7 +13,6 @@ use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use common::CommonArgs;
 use conformance::RunningServer;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
@@ -23,24 +22,9 @@ use serde_json::Value;
 const LOADTEST: &str = env!("CARGO_BIN_EXE_loadtest");
 
 fn start(model: &str) -> RunningServer {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let args = CommonArgs::default();
-    match model {
-        "01-single-thread" => single_thread::spawn(listener, &args).into(),
-        "02-thread-pool" => thread_pool::spawn(
-            listener,
-            &args,
-            thread_pool::Mode::Pool {
-                threads: 16,
-                queue: 16,
-            },
-        )
-        .into(),
-        "03-async-tokio" => async_tokio::spawn(listener, &args, 2).into(),
-        "04-hybrid-blocking" => hybrid_blocking::spawn(listener, &args, 2).into(),
-        "05-event-loop" => event_loop::spawn(vec![listener], &args, 16).into(),
-        other => panic!("no model {other}"),
-    }
+    launch::start_named(model, launch::Sizes::default())
+        .unwrap()
+        .into()
 }
 
 fn loadtest(args: &[&str]) -> Output {

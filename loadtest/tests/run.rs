@@ -17,7 +17,15 @@ const LOADTEST: &str = env!("CARGO_BIN_EXE_loadtest");
 
 /// 03-async-tokio on a thread of this process.
 fn start_03(args: CommonArgs) -> RunningServer {
-    async_tokio::spawn(TcpListener::bind("127.0.0.1:0").unwrap(), &args, 2).into()
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    launch::start(
+        &registry::ASYNC_TOKIO,
+        listener,
+        &args,
+        launch::Sizes::default(),
+    )
+    .unwrap()
+    .into()
 }
 
 fn loadtest(args: &[&str]) -> Output {

@@ -43,14 +43,12 @@ pub struct Server {
     /// 02's pool: its threads); `None`: as many as memory and the
     /// open-file limit allow.
     pub serves_at_once: Option<usize>,
-    /// The folders and files whose code a measurement of it measured,
-    /// from the repository's root: a change in any of them makes its
-    /// committed results stale.
-    pub sources: &'static [&'static str],
+    /// The folder holding its code, from the repository's root. What a
+    /// measurement of it measured is its fingerprint (the `fingerprint`
+    /// crate): for a Rust model the files its binary compiles, for a peer
+    /// this whole folder.
+    pub dir: &'static str,
 }
-
-/// What every Rust model is built from besides its own folder.
-const SHARED_SOURCES: [&str; 2] = ["common/src", "protocol/src"];
 
 /// How a server is started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +57,8 @@ pub enum Launch {
     Cargo {
         /// The binary's name (`[[bin]] name`).
         binary: &'static str,
+        /// The package it belongs to.
+        package: &'static str,
     },
     /// A program built by `cargo xtask peers` into `target/peers/`.
     Peer {
@@ -183,6 +183,7 @@ pub const SINGLE_THREAD: Server = Server {
     summary: "one thread, blocking std I/O, one connection at a time",
     launch: Launch::Cargo {
         binary: "01-single-thread",
+        package: "single-thread",
     },
     flags: &[],
     default_addr: "127.0.0.1:7801",
@@ -197,7 +198,7 @@ pub const SINGLE_THREAD: Server = Server {
         (Step::Capacity, ONE_AT_A_TIME),
     ],
     serves_at_once: Some(1),
-    sources: &["01-single-thread/src"],
+    dir: "01-single-thread",
 };
 
 /// Model 02, with its pool.
@@ -207,6 +208,7 @@ pub const THREAD_POOL: Server = Server {
     summary: "a std-only pool of 128 threads, a connection per job",
     launch: Launch::Cargo {
         binary: "02-thread-pool",
+        package: "thread-pool",
     },
     flags: &[],
     default_addr: "127.0.0.1:7802",
@@ -214,7 +216,7 @@ pub const THREAD_POOL: Server = Server {
     reuse_port: false,
     sits_out: &[(Step::Stalled, ONE_STALL)],
     serves_at_once: Some(128),
-    sources: &["02-thread-pool/src"],
+    dir: "02-thread-pool",
 };
 
 /// Model 02 without its pool: a thread for every connection.
@@ -224,6 +226,7 @@ pub const THREAD_PER_CONNECTION: Server = Server {
     summary: "02-thread-pool --per-connection: a thread for every connection",
     launch: Launch::Cargo {
         binary: "02-thread-pool",
+        package: "thread-pool",
     },
     flags: &["--per-connection"],
     default_addr: "127.0.0.1:7802",
@@ -231,7 +234,7 @@ pub const THREAD_PER_CONNECTION: Server = Server {
     reuse_port: false,
     sits_out: &[(Step::Stalled, ONE_STALL)],
     serves_at_once: None,
-    sources: &["02-thread-pool/src"],
+    dir: "02-thread-pool",
 };
 
 /// Model 03.
@@ -241,6 +244,7 @@ pub const ASYNC_TOKIO: Server = Server {
     summary: "a Tokio task per connection, WORK and SLEEP inline",
     launch: Launch::Cargo {
         binary: "03-async-tokio",
+        package: "async-tokio",
     },
     flags: &[],
     default_addr: "127.0.0.1:7803",
@@ -248,7 +252,7 @@ pub const ASYNC_TOKIO: Server = Server {
     reuse_port: true,
     sits_out: &[],
     serves_at_once: None,
-    sources: &["03-async-tokio/src"],
+    dir: "03-async-tokio",
 };
 
 /// Model 04.
@@ -258,6 +262,7 @@ pub const HYBRID_BLOCKING: Server = Server {
     summary: "Tokio for I/O, WORK on rayon, SLEEP on spawn_blocking",
     launch: Launch::Cargo {
         binary: "04-hybrid-blocking",
+        package: "hybrid-blocking",
     },
     flags: &[],
     default_addr: "127.0.0.1:7804",
@@ -265,7 +270,7 @@ pub const HYBRID_BLOCKING: Server = Server {
     reuse_port: true,
     sits_out: &[(Step::Stalled, ONE_STALL)],
     serves_at_once: None,
-    sources: &["04-hybrid-blocking/src"],
+    dir: "04-hybrid-blocking",
 };
 
 /// Model 05.
@@ -275,6 +280,7 @@ pub const EVENT_LOOP: Server = Server {
     summary: "the event loop by hand (mio), WORK and SLEEP on a pool",
     launch: Launch::Cargo {
         binary: "05-event-loop",
+        package: "event-loop",
     },
     flags: &[],
     default_addr: "127.0.0.1:7805",
@@ -282,7 +288,7 @@ pub const EVENT_LOOP: Server = Server {
     reuse_port: true,
     sits_out: &[(Step::Stalled, ONE_STALL)],
     serves_at_once: None,
-    sources: &["05-event-loop/src"],
+    dir: "05-event-loop",
 };
 
 /// The Go peer: what a reader might write in Go instead.
@@ -300,7 +306,7 @@ pub const GO_PEER: Server = Server {
     reuse_port: true,
     sits_out: &[(Step::Stalled, ONE_STALL)],
     serves_at_once: None,
-    sources: &["peers/go"],
+    dir: "peers/go",
 };
 
 /// The Node peer: one event loop, like 03 on one worker.
@@ -318,7 +324,7 @@ pub const NODE_PEER: Server = Server {
     reuse_port: false,
     sits_out: &[(Step::Stalled, ONE_STALL)],
     serves_at_once: None,
-    sources: &["peers/node"],
+    dir: "peers/node",
 };
 
 /// Everything the suite measures, in the order of the book.
@@ -389,16 +395,6 @@ impl Server {
         self.serves_at_once.is_none_or(|most| connections <= most)
     }
 
-    /// Every source its measurements depend on: its own and the shared
-    /// crates' for a Rust model.
-    pub fn all_sources(&self) -> Vec<&'static str> {
-        let mut sources = self.sources.to_vec();
-        if self.is_rust_model() {
-            sources.extend(SHARED_SOURCES);
-        }
-        sources
-    }
-
     /// Whether it is one of this workspace's Rust models (not a peer).
     pub fn is_rust_model(&self) -> bool {
         matches!(self.launch, Launch::Cargo { .. })
@@ -409,7 +405,7 @@ impl Server {
     /// `release/`), `root` the repository's root.
     pub fn command(&self, target: &Path, root: &Path) -> Result<Command, Unavailable> {
         let mut command = match self.launch {
-            Launch::Cargo { binary } => {
+            Launch::Cargo { binary, .. } => {
                 let path = target.join("release").join(binary);
                 if !path.is_file() {
                     return Err(Unavailable(format!(
@@ -519,21 +515,23 @@ mod tests {
     }
 
     #[test]
-    fn every_source_exists_and_models_share_the_protocol() {
+    fn every_folder_exists_and_holds_its_package() {
         if !repository_root().join("book").is_dir() {
             return; // the workshop's copy has no peers
         }
         for server in SERVERS {
-            for source in server.all_sources() {
+            let dir = repository_root().join(server.dir);
+            assert!(dir.is_dir(), "{}: no {}", server.name, server.dir);
+            if let Launch::Cargo { package, .. } = server.launch {
+                let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
                 assert!(
-                    repository_root().join(source).exists(),
-                    "{}: no {source}",
-                    server.name
+                    manifest.contains(&format!("name = \"{package}\"")),
+                    "{}: {} is not package {package}",
+                    server.name,
+                    server.dir
                 );
             }
         }
-        assert!(ASYNC_TOKIO.all_sources().contains(&"protocol/src"));
-        assert_eq!(GO_PEER.all_sources(), ["peers/go"]);
     }
 
     #[test]

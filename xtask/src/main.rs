@@ -5,13 +5,18 @@
 //! - `check-exercises`: prove every exercise works (CI runs it).
 //! - `book-starters`: rewrite the starters the book shows.
 //! - `peers`: build the Go peer into `target/peers/` for `loadtest suite`.
+//! - `results check|plan|refresh`: which stored results no longer measure
+//!   the code as it is, what rerunning them takes, and the rerun.
+//! - `lockstep`: 03's and 04's `server.rs` differ only by the lesson.
 //!
 //! The exercises themselves are listed in `catalogue.rs`.
 
 mod book;
 mod catalogue;
 mod check;
+mod lockstep;
 mod peers;
+mod results;
 mod source;
 mod starter;
 
@@ -26,7 +31,7 @@ use catalogue::Exercise;
 #[derive(Debug, Parser)]
 #[command(
     bin_name = "cargo xtask",
-    about = "The repository's tasks: the workshop's starter code and its checks, the peers' builds."
+    about = "The repository's tasks: the workshop's starter code and its checks, the peers' builds, the stored results' freshness."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -72,6 +77,44 @@ enum Task {
     /// finds it (needs `go` on PATH). The Node peer needs no build: the
     /// suite runs `node peers/node/server.js`.
     Peers,
+    /// The stored results (book/src/results/): which no longer measure the
+    /// code as it is, and rerunning exactly those.
+    ///
+    /// Every result carries a fingerprint of what it measured: the files
+    /// its binaries compile (cargo's dep-info), its crates' versions, rustc
+    /// and the release profile. Changing the book or a view stales
+    /// nothing; changing 03 stales 03's results only.
+    Results {
+        #[command(subcommand)]
+        action: ResultsAction,
+    },
+    /// Check that 03's and 04's server.rs differ only by the lesson: their
+    /// diff must be the committed 04-hybrid-blocking/lesson.diff. With
+    /// --bless, rewrite that file from the sources (after changing the
+    /// lesson on purpose).
+    Lockstep {
+        /// Rewrite 04-hybrid-blocking/lesson.diff instead of checking it.
+        #[arg(long)]
+        bless: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ResultsAction {
+    /// Say which results are stale and why (the changed files); exit 1 if
+    /// any is. Builds in release first. CI runs it.
+    Check,
+    /// Say what `refresh` would rerun, and how long each part took last.
+    Plan,
+    /// Rerun what is stale (suite runs, benchmarks, reliability checks,
+    /// anatomy rows), store it with its fingerprint, redraw the views.
+    /// Refuses to merge with results measured on another CPU or core count.
+    Refresh {
+        /// Rerun everything, stale or not (to move the results to this
+        /// machine).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,6 +137,19 @@ fn run(cli: Cli) -> Result<()> {
         } => workshop(&root, &out, &chosen(&exercises)?, force),
         Task::CheckExercises { exercises } => check::check_exercises(&root, &chosen(&exercises)?),
         Task::Peers => peers::build(&root),
+        Task::Results { action } => {
+            let action = match action {
+                ResultsAction::Check => results::Action::Check,
+                ResultsAction::Plan => results::Action::Plan,
+                ResultsAction::Refresh { all } => results::Action::Refresh { all },
+            };
+            if results::results(&root, action)? {
+                Ok(())
+            } else {
+                bail!("stale results: rerun them (`cargo xtask results plan` says what it takes)")
+            }
+        }
+        Task::Lockstep { bless } => lockstep::lockstep(&root, bless),
         Task::BookStarters => {
             let changed = book::write_starters(&root)?;
             println!("{changed} starter(s) rewritten in book/src/workshop/starters");

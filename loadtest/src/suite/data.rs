@@ -2,10 +2,12 @@
 //! `--render`: typed all the way down, so a field that was renamed or is
 //! missing is an error when reading, never a zero printed into the book.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use anyhow::Context as _;
+use fingerprint::Inputs;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Report;
@@ -43,6 +45,11 @@ pub struct Run {
     /// rerun (`--only`, `--steps`) leaves the other runs' stamps as they
     /// were.
     pub stamp: Stamp,
+    /// The digest of what it measured: its key in [`Results::inputs`].
+    pub fingerprint: String,
+    /// How long the run took, the server's start and stop included (what
+    /// `cargo xtask results plan` adds up).
+    pub took_s: f64,
 }
 
 /// A server the suite could not start on this machine, and why.
@@ -67,6 +74,8 @@ pub struct Results {
     pub schedule: Schedule,
     /// Every run, in order.
     pub runs: Vec<Run>,
+    /// What the runs measured, by digest (the `fingerprint` crate).
+    pub inputs: BTreeMap<String, Inputs>,
     /// Servers that could not be measured here.
     pub missing: Vec<Missing>,
 }
@@ -99,11 +108,30 @@ impl Results {
 
     /// `part` measured again the runs of `servers` at `steps`: those runs
     /// are replaced, every other run keeps its figures and its stamp.
-    pub fn merge(mut self, part: Results, servers: &[&str], steps: &[Step]) -> Results {
+    /// Refused when the runs kept were measured on another machine.
+    pub fn merge(
+        mut self,
+        part: Results,
+        servers: &[&str],
+        steps: &[Step],
+    ) -> anyhow::Result<Results> {
         let remeasured =
             |server: &str, step: Step| servers.contains(&server) && steps.contains(&step);
         self.runs.retain(|run| !remeasured(&run.server, run.step));
+        let here = part.stamp.machine();
+        for kept in &self.runs {
+            here.refuse_mixing(&kept.stamp.machine())?;
+        }
+        if self.schedule != part.schedule && !self.runs.is_empty() {
+            anyhow::bail!(
+                "refusing to merge: the stored runs followed another schedule; rerun the whole suite"
+            );
+        }
         self.runs.extend(part.runs);
+        self.inputs.extend(part.inputs);
+        let used: std::collections::BTreeSet<&String> =
+            self.runs.iter().map(|run| &run.fingerprint).collect();
+        self.inputs.retain(|digest, _| used.contains(digest));
         // Keep the suite's order: registry order, then step order.
         self.runs.sort_by_key(|run| {
             (
@@ -114,13 +142,14 @@ impl Results {
         self.missing
             .retain(|m| !servers.contains(&m.server.as_str()));
         self.missing.extend(part.missing);
-        Results {
+        Ok(Results {
             stamp: part.stamp,
             quick: part.quick,
             schedule: part.schedule,
             runs: self.runs,
+            inputs: self.inputs,
             missing: self.missing,
-        }
+        })
     }
 
     /// The distinct stamps of the runs (one unless parts were rerun), each
@@ -262,6 +291,8 @@ pub mod fixtures {
             final_lines: Vec::new(),
             server_flags: Vec::new(),
             stamp: Stamp::read(20_000),
+            fingerprint: "0123456789abcdef".into(),
+            took_s: 5.0,
         }
     }
 
@@ -277,6 +308,7 @@ pub mod fixtures {
                     run(server, step, connections, handshakes)
                 })
                 .collect(),
+            inputs: BTreeMap::new(),
             missing: Vec::new(),
         }
     }
@@ -298,7 +330,9 @@ mod tests {
         part.runs[0].report.throughput_rps = 123.0;
         part.runs[0].stamp.commit = "newer".into();
         part.runs[0].stamp.date = "2099-01-01 00:00 UTC".into();
-        let merged = stored.merge(part, &["03-async-tokio"], &[Step::Staircase]);
+        let merged = stored
+            .merge(part, &["03-async-tokio"], &[Step::Staircase])
+            .unwrap();
         assert_eq!(merged.runs.len(), 3);
         let staircase = merged
             .find("03-async-tokio", Step::Staircase, None)
@@ -312,6 +346,16 @@ mod tests {
                 .throughput_rps,
             999.0,
             "the step not rerun keeps its figure"
+        );
+        let mut elsewhere = results_with(&[("03-async-tokio", Step::Staircase, 10, 10)]);
+        elsewhere.stamp.cores = 64;
+        let refused = merged
+            .clone()
+            .merge(elsewhere, &["03-async-tokio"], &[Step::Staircase])
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("refusing to merge"),
+            "{refused}"
         );
         let parts = merged.parts();
         assert_eq!(parts.len(), 2, "{parts:?}");

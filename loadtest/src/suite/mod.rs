@@ -31,6 +31,7 @@ pub mod schedule;
 pub mod servers;
 pub mod stamp;
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -145,11 +146,24 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
     };
     let schedule = Schedule::new(args.quick);
     let fd_limit = common::limits::raise_fd_limit();
+    // What each server's runs measure, read before measuring: the files
+    // its binary and this tester compile, as they are now.
+    let workspace = fingerprint::Workspace::read(&root)?;
+    let mut inputs = BTreeMap::new();
+    let mut fingerprints = HashMap::new();
+    for server in &servers {
+        let measured = workspace
+            .inputs(&fingerprint::Unit::suite(server, &target))
+            .with_context(|| format!("fingerprinting {}", server.name))?;
+        fingerprints.insert(server.name, measured.digest());
+        inputs.insert(measured.digest(), measured);
+    }
     let mut results = Results {
         stamp: stamp::Stamp::read(fd_limit),
         quick: args.quick,
         schedule: schedule.clone(),
         runs: Vec::new(),
+        inputs,
         missing,
     };
     let work: Vec<(&Server, Measurement)> = servers
@@ -167,6 +181,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         root: &root,
         fd_limit,
         stamp: &stamp,
+        fingerprints: &fingerprints,
     };
     let mut progress = Progress::new(&work);
     let mut swept_past: Option<(&Server, &Measurement)> = None;
@@ -200,7 +215,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
     let results = match stored {
         Some(stored) => {
             let names: Vec<&str> = servers.iter().map(|s| s.name).collect();
-            stored.merge(results, &names, &steps)
+            stored.merge(results, &names, &steps)?
         }
         None => results,
     };
@@ -387,6 +402,8 @@ struct Host<'a> {
     root: &'a Path,
     fd_limit: u64,
     stamp: &'a stamp::Stamp,
+    /// Each server's fingerprint digest.
+    fingerprints: &'a HashMap<&'static str, String>,
 }
 
 /// Server processes a measurement needs: as many as the open-file limit
@@ -402,6 +419,7 @@ fn processes_for(server: &Server, connections: usize, fd_limit: u64) -> usize {
 
 /// Starts the server, runs one measurement against it, stops it.
 fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::Result<Run> {
+    let started = Instant::now();
     let processes = processes_for(server, measurement.connections, host.fd_limit);
     let addr = SocketAddr::from(([127, 0, 0, 1], server.suite_port));
     let mut server_args = vec!["--addr".to_owned(), addr.to_string()];
@@ -443,6 +461,12 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
         final_lines: stopped.final_lines,
         server_flags: measurement.server_flags.clone(),
         stamp: host.stamp.clone(),
+        fingerprint: host
+            .fingerprints
+            .get(server.name)
+            .cloned()
+            .unwrap_or_default(),
+        took_s: started.elapsed().as_secs_f64(),
     })
 }
 

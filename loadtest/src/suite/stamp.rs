@@ -30,22 +30,23 @@ pub struct Stamp {
 impl Stamp {
     /// Reads the stamp of this machine, now.
     pub fn read(fd_limit: u64) -> Stamp {
-        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let machine = fingerprint::Machine::here();
         Stamp {
-            cpu: cpuinfo
-                .lines()
-                .find_map(|line| {
-                    line.strip_prefix("model name")?
-                        .split_once(':')
-                        .map(|(_, v)| v.trim().to_owned())
-                })
-                .unwrap_or_else(|| "unknown".into()),
-            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            cpu: machine.cpu,
+            cores: machine.cores,
             kernel: read_trimmed("/proc/sys/kernel/osrelease"),
             fd_limit,
             port_range: read_trimmed("/proc/sys/net/ipv4/ip_local_port_range").replace('\t', "-"),
             date: utc_now(),
             commit: commit(),
+        }
+    }
+
+    /// The machine, as fingerprints compare it.
+    pub fn machine(&self) -> fingerprint::Machine {
+        fingerprint::Machine {
+            cpu: self.cpu.clone(),
+            cores: self.cores,
         }
     }
 

@@ -57,30 +57,20 @@ fn models_in(group: &str, step: Step) -> Vec<&'static Server> {
         .collect()
 }
 
-/// Starts `model` on port 0; `connections` sizes 02's pool.
+/// Starts `model` on port 0; `connections` sizes 02's pool (a pool
+/// smaller than the connections would measure its queue, not the model).
 fn start(model: &Server, connections: usize) -> Background {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let args = CommonArgs::default();
-    let started = match model.name {
-        "01-single-thread" => single_thread::spawn(listener, &args),
-        "02-thread-pool" => {
-            let mode = thread_pool::Mode::Pool {
-                threads: connections.max(8),
-                queue: connections.max(8),
-            };
-            thread_pool::spawn(listener, &args, mode)
-        }
-        "02-per-connection" => {
-            thread_pool::spawn(listener, &args, thread_pool::Mode::ThreadPerConnection)
-        }
-        "03-async-tokio" => async_tokio::spawn(listener, &args, 2),
-        "04-hybrid-blocking" => hybrid_blocking::spawn(listener, &args, 2),
-        "05-event-loop" => event_loop::spawn(vec![listener], &args, 16),
-        other => panic!(
-            "the registry lists {other}, which the benches cannot start in-process: add it to `start`"
-        ),
+    let sizes = launch::Sizes {
+        pool: connections.max(8),
+        ..launch::Sizes::default()
     };
-    started.unwrap()
+    launch::start(
+        model,
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        &CommonArgs::default(),
+        sizes,
+    )
+    .unwrap()
 }
 
 /// A handshaked client connection that knows the length of its answers.

@@ -1,0 +1,516 @@
+//! `cargo xtask results check|plan|refresh`: which stored results no
+//! longer measure the code as it is, what rerunning them would take, and
+//! the rerun of exactly those.
+//!
+//! A result is stale when the fingerprint of what it measured (the
+//! `fingerprint` crate: the files its binaries compile, its crates, rustc,
+//! the release profile, its settings) differs from today's, or when it is
+//! missing. Nothing else counts: a change to the book, to a view, to a
+//! test or to a model the result does not run stales nothing, and an
+//! uncommitted change counts as soon as it is on disk, so code and the
+//! numbers measured on it can land in one commit.
+
+mod store;
+mod units;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use fingerprint::{Inputs, Machine, Workspace};
+use loadtest::suite::data::Results;
+use loadtest::suite::schedule::Schedule;
+use registry::{Server, Step};
+
+use store::{Kind, Store, Stored};
+use units::{Built, Expected};
+
+/// What to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Say what is stale and why; fail if anything is.
+    Check,
+    /// Say what a refresh would rerun, and about how long it would take.
+    Plan,
+    /// Rerun what is stale, then redraw the views.
+    Refresh {
+        /// Rerun everything, stale or not (the way to move the results to
+        /// another machine).
+        all: bool,
+    },
+}
+
+/// A stale result, and why.
+#[derive(Debug)]
+struct Stale {
+    /// `suite`, `bench`, `reliability` or `anatomy`.
+    kind: &'static str,
+    /// The unit: a server for the suite, an id for the others.
+    id: String,
+    /// The suite's steps to rerun (the suite only).
+    steps: BTreeSet<Step>,
+    /// Why, a line each.
+    why: Vec<String>,
+    /// How long it took last time, if it ever ran.
+    took_s: Option<f64>,
+}
+
+/// Runs `action`; `Ok(false)` when `check` found something stale.
+pub fn results(root: &Path, action: Action) -> Result<bool> {
+    let built = Built::build(root)?;
+    let workspace = Workspace::read(root)?;
+    let folder = root.join("book/src/results");
+    let mut stale = suite_stale(root, &folder, &built.target, &workspace)?;
+    let mut expected_by_kind = BTreeMap::new();
+    for kind in Kind::ALL {
+        let expected = units::expected(kind, &built)?;
+        let stored = Store::read(&folder, kind)?;
+        stale.extend(stale_units(kind, &expected, &stored, &workspace)?);
+        expected_by_kind.insert(kind.name(), (kind, expected, stored));
+    }
+    match action {
+        Action::Check => {
+            report_check(&stale);
+            let drawn = views_drawn_from_stores(&folder, &expected_by_kind);
+            for problem in &drawn {
+                println!("STALE {problem}");
+            }
+            Ok(stale.is_empty() && drawn.is_empty())
+        }
+        Action::Plan => {
+            report_plan(&stale);
+            Ok(true)
+        }
+        Action::Refresh { all } => {
+            if all {
+                stale = everything(&folder, &expected_by_kind)?;
+            } else {
+                refuse_mixing_machines(&folder, &stale, &expected_by_kind)?;
+            }
+            report_plan(&stale);
+            refresh(
+                root,
+                &folder,
+                &built,
+                &workspace,
+                &stale,
+                &mut expected_by_kind,
+            )?;
+            Ok(true)
+        }
+    }
+}
+
+/// The suite's stale runs, grouped by server.
+fn suite_stale(
+    root: &Path,
+    folder: &Path,
+    target: &Path,
+    workspace: &Workspace,
+) -> Result<Vec<Stale>> {
+    let path = folder.join("suite.json");
+    let results = match Results::read(&path) {
+        Ok(results) => Some(results),
+        Err(error) => {
+            println!("note: {error:#}");
+            None
+        }
+    };
+    let schedule = Schedule::new(false);
+    let mut stale = Vec::new();
+    for server in &registry::SERVERS {
+        let now = workspace.inputs(&fingerprint::Unit::suite(server, target))?;
+        let steps: Vec<Step> = Step::ALL
+            .into_iter()
+            .filter(|&step| !schedule.for_server(server, &[step]).is_empty())
+            .collect();
+        let mut entry = Stale {
+            kind: "suite",
+            id: server.name.to_owned(),
+            steps: BTreeSet::new(),
+            why: Vec::new(),
+            took_s: None,
+        };
+        let Some(results) = &results else {
+            entry.steps.extend(&steps);
+            entry.why.push("suite.json cannot be read".into());
+            stale.push(entry);
+            continue;
+        };
+        if results.missing.iter().any(|m| m.server == server.name) {
+            continue; // not measurable where the suite ran, and said so
+        }
+        let mut took = 0.0;
+        for &step in &steps {
+            let runs: Vec<_> = results
+                .runs
+                .iter()
+                .filter(|run| run.server == server.name && run.step == step)
+                .collect();
+            took += runs.iter().map(|run| run.took_s).sum::<f64>();
+            if runs.is_empty() {
+                entry.steps.insert(step);
+                entry.why.push(format!("{step}: never measured"));
+                continue;
+            }
+            for run in runs {
+                if run.fingerprint == now.digest() {
+                    continue;
+                }
+                entry.steps.insert(step);
+                let why = why_changed(&now, results.inputs.get(&run.fingerprint));
+                for line in why {
+                    if !entry.why.contains(&line) {
+                        entry.why.push(line);
+                    }
+                }
+            }
+        }
+        if !entry.steps.is_empty() {
+            entry.took_s = (took > 0.0).then_some(took);
+            stale.push(entry);
+        } else {
+            println!("fresh suite {}", server.name);
+        }
+    }
+    let _ = root;
+    Ok(stale)
+}
+
+/// What changed between the stored inputs and today's.
+fn why_changed(now: &Inputs, stored: Option<&Inputs>) -> Vec<String> {
+    match stored {
+        None => vec!["measured before results had fingerprints".to_owned()],
+        Some(old) => {
+            let changes = now.changes_since(old);
+            if changes.is_empty() {
+                vec!["its fingerprint differs".to_owned()]
+            } else {
+                changes
+            }
+        }
+    }
+}
+
+/// The stale units of a kind other than the suite.
+fn stale_units(
+    kind: Kind,
+    expected: &[Expected],
+    stored: &Store,
+    workspace: &Workspace,
+) -> Result<Vec<Stale>> {
+    let mut stale = Vec::new();
+    for unit in expected {
+        let now = workspace.inputs(&unit.unit)?;
+        let why = match stored.units.get(&unit.id) {
+            None => vec!["never measured".to_owned()],
+            Some(old) if old.fingerprint == now.digest() => {
+                println!("fresh {} {}", kind.name(), unit.id);
+                continue;
+            }
+            Some(old) => why_changed(&now, stored.inputs.get(&old.fingerprint)),
+        };
+        stale.push(Stale {
+            kind: kind.name(),
+            id: unit.id.clone(),
+            steps: BTreeSet::new(),
+            why,
+            took_s: stored.units.get(&unit.id).map(|u| u.took_s),
+        });
+    }
+    Ok(stale)
+}
+
+/// Whether bench.txt, reliability.txt and bytes.md are what their stores
+/// draw (a hand edit, or a store committed without its file, is caught).
+fn views_drawn_from_stores(
+    folder: &Path,
+    stores: &BTreeMap<&str, (Kind, Vec<Expected>, Store)>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (kind, expected, store) in stores.values() {
+        let order: Vec<String> = expected.iter().map(|e| e.id.clone()).collect();
+        let drawn = store.render(*kind, &order);
+        let path = folder.join(kind.view_file());
+        if fs::read_to_string(&path).ok().as_deref() != Some(drawn.as_str()) {
+            problems.push(format!(
+                "{}: not what {} draws (edited by hand?): `cargo xtask results refresh` redraws it",
+                path.display(),
+                kind.name()
+            ));
+        }
+    }
+    problems
+}
+
+fn report_check(stale: &[Stale]) {
+    if stale.is_empty() {
+        println!("every stored result measured the code as it is");
+        return;
+    }
+    for entry in stale {
+        let steps = if entry.steps.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                entry
+                    .steps
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        println!("STALE {} {}{steps}:", entry.kind, entry.id);
+        for why in entry.why.iter().take(8) {
+            println!("    {why}");
+        }
+        if entry.why.len() > 8 {
+            println!("    … and {} more", entry.why.len() - 8);
+        }
+    }
+    println!("`cargo xtask results plan` says what a rerun takes; `refresh` reruns it");
+}
+
+fn report_plan(stale: &[Stale]) {
+    if stale.is_empty() {
+        println!("nothing to rerun: every stored result measured the code as it is");
+        return;
+    }
+    let mut total = 0.0;
+    let mut unknown = 0;
+    println!("to rerun:");
+    for entry in stale {
+        let took = match entry.took_s {
+            Some(s) => {
+                total += s;
+                minutes(s)
+            }
+            None => {
+                unknown += 1;
+                "no earlier time".to_owned()
+            }
+        };
+        let steps = if entry.steps.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                entry
+                    .steps
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        println!("  {:<12} {}{steps}: {took} last time", entry.kind, entry.id);
+    }
+    let unknown = if unknown > 0 {
+        format!(", plus {unknown} never timed")
+    } else {
+        String::new()
+    };
+    println!(
+        "about {} in all{unknown}, then the views are redrawn (`cargo xtask results refresh`)",
+        minutes(total)
+    );
+}
+
+/// Seconds as `4 min 05 s`.
+fn minutes(seconds: f64) -> String {
+    let whole = seconds.max(0.0).round() as u64;
+    format!("{} min {:02} s", whole / 60, whole % 60)
+}
+
+/// With `--all`: every unit, stale or not.
+fn everything(
+    folder: &Path,
+    stores: &BTreeMap<&str, (Kind, Vec<Expected>, Store)>,
+) -> Result<Vec<Stale>> {
+    let suite = Results::read(&folder.join("suite.json")).ok();
+    let mut all = Vec::new();
+    let schedule = Schedule::new(false);
+    for server in &registry::SERVERS {
+        let took: f64 = suite
+            .iter()
+            .flat_map(|r| &r.runs)
+            .filter(|r| r.server == server.name)
+            .map(|r| r.took_s)
+            .sum();
+        all.push(Stale {
+            kind: "suite",
+            id: server.name.to_owned(),
+            steps: Step::ALL
+                .into_iter()
+                .filter(|&step| !schedule.for_server(server, &[step]).is_empty())
+                .collect(),
+            why: vec!["--all".to_owned()],
+            took_s: (took > 0.0).then_some(took),
+        });
+    }
+    for (kind, expected, store) in stores.values() {
+        for unit in expected {
+            all.push(Stale {
+                kind: kind.name(),
+                id: unit.id.clone(),
+                steps: BTreeSet::new(),
+                why: vec!["--all".to_owned()],
+                took_s: store.units.get(&unit.id).map(|u| u.took_s),
+            });
+        }
+    }
+    Ok(all)
+}
+
+/// A partial refresh keeps the results it does not rerun: refused when
+/// they were measured on another machine.
+fn refuse_mixing_machines(
+    folder: &Path,
+    stale: &[Stale],
+    stores: &BTreeMap<&str, (Kind, Vec<Expected>, Store)>,
+) -> Result<()> {
+    let here = Machine::here();
+    let rerun = |kind: &str, id: &str| stale.iter().any(|s| s.kind == kind && s.id == id);
+    if let Ok(suite) = Results::read(&folder.join("suite.json")) {
+        for run in suite.runs.iter().filter(|r| !rerun("suite", &r.server)) {
+            here.refuse_mixing(&run.stamp.machine())?;
+        }
+    }
+    for (kind, _, store) in stores.values() {
+        for (id, unit) in &store.units {
+            if !rerun(kind.name(), id) {
+                here.refuse_mixing(&unit.machine)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reruns `stale`, storing each kind as soon as it is done.
+fn refresh(
+    root: &Path,
+    folder: &Path,
+    built: &Built,
+    workspace: &Workspace,
+    stale: &[Stale],
+    stores: &mut BTreeMap<&str, (Kind, Vec<Expected>, Store)>,
+) -> Result<()> {
+    let started = Instant::now();
+    let suite: Vec<&Stale> = stale.iter().filter(|s| s.kind == "suite").collect();
+    if suite.iter().any(|s| s.id == registry::GO_PEER.name) && registry::on_path("go").is_some() {
+        crate::peers::build(root)?;
+    }
+    for entry in &suite {
+        refresh_suite(root, &built.target, entry)?;
+    }
+    let (commit, date) = (commit(root), utc_now());
+    let machine = Machine::here();
+    for (kind, expected, store) in stores.values_mut() {
+        let ids: Vec<String> = stale
+            .iter()
+            .filter(|s| s.kind == kind.name())
+            .map(|s| s.id.clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let mut measured = match kind {
+            Kind::Bench => units::run_benches(root, &ids)?,
+            _ => BTreeMap::new().into_iter().collect(),
+        };
+        for id in &ids {
+            let result = match kind {
+                Kind::Bench => measured
+                    .remove(id)
+                    .with_context(|| format!("cargo bench did not run {id}"))?,
+                Kind::Reliability => {
+                    println!("reliability: {id}…");
+                    units::run_reliability(root, id)?
+                }
+                Kind::Anatomy => {
+                    println!("anatomy: {id}…");
+                    units::run_anatomy(built, id)?
+                }
+            };
+            let unit = expected
+                .iter()
+                .find(|e| &e.id == id)
+                .with_context(|| format!("{id} is not a known unit"))?;
+            let inputs = workspace.inputs(&unit.unit)?;
+            let stored = Stored {
+                fingerprint: inputs.digest(),
+                machine: machine.clone(),
+                commit: commit.clone(),
+                date: date.clone(),
+                took_s: result.took_s,
+                text: result.text,
+            };
+            store.put(id, inputs, stored);
+        }
+        let order: Vec<String> = expected.iter().map(|e| e.id.clone()).collect();
+        store.write(folder, *kind, &order)?;
+        println!("wrote {}", folder.join(kind.view_file()).display());
+    }
+    redraw_suite_views(&built.target, folder)?;
+    println!("refreshed in {}", minutes(started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// One server's stale steps, through `loadtest suite` (which merges them
+/// into the stored results and redraws the views).
+fn refresh_suite(root: &Path, target: &Path, entry: &Stale) -> Result<()> {
+    let steps: Vec<&str> = entry.steps.iter().map(|s| s.name()).collect();
+    let server: &Server = registry::find(&entry.id)?;
+    println!("suite: {} ({})…", server.name, steps.join(", "));
+    let status = Command::new(target.join("release/loadtest"))
+        .current_dir(root)
+        .args(["suite", "--only", server.name, "--steps", &steps.join(",")])
+        .status()
+        .context("cannot run target/release/loadtest")?;
+    if !status.success() {
+        bail!("loadtest suite failed on {} ({status})", server.name);
+    }
+    Ok(())
+}
+
+/// The suite's views, from the stored suite.json.
+fn redraw_suite_views(target: &Path, folder: &Path) -> Result<()> {
+    let status = Command::new(target.join("release/views"))
+        .arg("--results")
+        .arg(folder)
+        .status()
+        .context("cannot run target/release/views")?;
+    if !status.success() {
+        bail!("views failed ({status})");
+    }
+    Ok(())
+}
+
+fn commit(root: &Path) -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let head = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    if dirty { format!("{head}+dirty") } else { head }
+}
+
+fn utc_now() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}

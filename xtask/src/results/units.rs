@@ -1,0 +1,546 @@
+//! Every result the book shows that is not the suite's, as a unit: what it
+//! measured (its [`fingerprint::Unit`]) and the command that measures it.
+//!
+//! - a benchmark id (`echo/64/03-async-tokio`): the bench binary's files,
+//!   minus the folders of the models the id does not run;
+//! - a reliability check per model (`slow-clients/03-async-tokio`): the
+//!   model's test binary and its server binary, at the sizes below;
+//! - the fuzz run (`fuzz`): the protocol's fuzz test binary;
+//! - an anatomy row per model (`anatomy/03-async-tokio`): the anatomy
+//!   binary, minus the other models' folders.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use registry::{Launch, Server};
+
+use super::store::Kind;
+
+/// Slow clients that stall mid-handshake, per model.
+const STALLED: usize = 2000;
+/// Connections pipelining ECHO while the server gets SIGTERM.
+const LOAD: usize = 1000;
+/// Inputs the protocol's fuzz test tries.
+const FUZZ_CASES: u64 = 12_000_000;
+
+/// The reliability checks, each run against every model below.
+const CHECKS: [&str; 3] = ["slow-clients", "floods", "shutdown"];
+
+/// The models the reliability checks run against (01 serves one
+/// connection at a time: the slow-client and flood checks are about
+/// serving others meanwhile).
+const RELIABILITY_MODELS: [&Server; 4] = [
+    &registry::THREAD_POOL,
+    &registry::ASYNC_TOKIO,
+    &registry::HYBRID_BLOCKING,
+    &registry::EVENT_LOOP,
+];
+
+/// The models anatomy takes apart.
+const ANATOMY_MODELS: [&Server; 3] = [
+    &registry::ASYNC_TOKIO,
+    &registry::HYBRID_BLOCKING,
+    &registry::EVENT_LOOP,
+];
+
+/// The heading of a reliability section in `reliability.txt`.
+pub fn reliability_heading(check: &str) -> String {
+    match check {
+        "slow-clients" => {
+            format!("slow clients: {STALLED} connections send half a handshake line and stall")
+        }
+        "floods" => "floods: 50 connections at once against --max-connections 10".to_owned(),
+        "shutdown" => {
+            format!("shutdown under load: SIGTERM while {LOAD} connections pipeline ECHO")
+        }
+        "fuzz" => "fuzzing the protocol session with arbitrary bytes (proptest)".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// One result to have.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub id: String,
+    pub unit: fingerprint::Unit,
+}
+
+/// The release build's artifacts the units are read from.
+#[derive(Debug)]
+pub struct Built {
+    pub target: PathBuf,
+    /// The bench binary.
+    pub bench: PathBuf,
+    /// (package, test target) → test binary.
+    pub tests: HashMap<(String, String), PathBuf>,
+}
+
+impl Built {
+    /// Builds what the results measure, in release: the binaries, the
+    /// benchmarks and the test binaries of the reliability checks.
+    pub fn build(root: &Path) -> Result<Built> {
+        cargo(root, &["build", "--release", "--workspace", "--bins"])?;
+        let bench = executables(
+            root,
+            &["bench", "--no-run", "-p", "launch", "--bench", "models"],
+        )?
+        .into_iter()
+        .map(|(_, path)| path)
+        .next()
+        .context("cargo built no bench binary for launch")?;
+        let mut tests = HashMap::new();
+        for model in RELIABILITY_MODELS {
+            let package = package_of(model);
+            let built = executables(
+                root,
+                &[
+                    "test",
+                    "--release",
+                    "--no-run",
+                    "-p",
+                    package,
+                    "--test",
+                    "conformance",
+                    "--test",
+                    "binary",
+                ],
+            )?;
+            for (name, path) in built {
+                tests.insert((package.to_owned(), name), path);
+            }
+        }
+        for (name, path) in executables(
+            root,
+            &[
+                "test",
+                "--release",
+                "--no-run",
+                "-p",
+                "protocol",
+                "--test",
+                "fuzz",
+            ],
+        )? {
+            tests.insert(("protocol".to_owned(), name), path);
+        }
+        Ok(Built {
+            target: root.join("target"),
+            bench,
+            tests,
+        })
+    }
+
+    fn test(&self, package: &str, test: &str) -> Result<&PathBuf> {
+        self.tests
+            .get(&(package.to_owned(), test.to_owned()))
+            .with_context(|| format!("no test binary {test} of {package} was built"))
+    }
+
+    fn bin_dep_info(&self, binary: &str) -> PathBuf {
+        self.target.join(format!("release/{binary}.d"))
+    }
+}
+
+/// Runs cargo, failing with its status.
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let status = Command::new(cargo_program())
+        .current_dir(root)
+        .args(args)
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn cargo_program() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Builds with `--message-format=json` and returns each executable built,
+/// by target name.
+fn executables(root: &Path, args: &[&str]) -> Result<Vec<(String, PathBuf)>> {
+    let output = Command::new(cargo_program())
+        .current_dir(root)
+        .args(args)
+        .arg("--message-format=json")
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo")?;
+    if !output.status.success() {
+        bail!("`cargo {}` failed ({})", args.join(" "), output.status);
+    }
+    let mut found = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(name), Some(executable)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) else {
+            continue;
+        };
+        found.push((name.to_owned(), PathBuf::from(executable)));
+    }
+    Ok(found)
+}
+
+/// An executable's dep-info file, beside it.
+fn dep_info(executable: &Path) -> PathBuf {
+    let mut name = executable.as_os_str().to_owned();
+    name.push(".d");
+    PathBuf::from(name)
+}
+
+fn package_of(server: &Server) -> &'static str {
+    match server.launch {
+        Launch::Cargo { package, .. } => package,
+        _ => "",
+    }
+}
+
+fn binary_of(server: &Server) -> &'static str {
+    match server.launch {
+        Launch::Cargo { binary, .. } => binary,
+        _ => "",
+    }
+}
+
+/// The folders of the Rust models other than `keep` (none kept: all).
+fn other_models(keep: Option<&Server>) -> Vec<String> {
+    let mut dirs: Vec<String> = registry::SERVERS
+        .iter()
+        .filter(|s| s.is_rust_model() && keep.is_none_or(|k| k.dir != s.dir))
+        .map(|s| s.dir.to_owned())
+        .collect();
+    dirs.dedup();
+    dirs
+}
+
+/// Every bench id, in the order criterion runs them.
+pub fn bench_ids(built: &Built) -> Result<Vec<String>> {
+    let output = Command::new(&built.bench)
+        .args(["--bench", "--list"])
+        .stderr(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {}", built.bench.display()))?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.strip_suffix(": benchmark"))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The model a bench id runs, if any (`protocol/*` runs none).
+fn model_of_bench(id: &str) -> Option<&'static Server> {
+    registry::SERVERS
+        .iter()
+        .find(|server| id.split('/').any(|part| part == server.name))
+}
+
+/// Every result of `kind` to have.
+pub fn expected(kind: Kind, built: &Built) -> Result<Vec<Expected>> {
+    let mut units = Vec::new();
+    match kind {
+        Kind::Bench => {
+            for id in bench_ids(built)? {
+                let model = model_of_bench(&id);
+                let mut packages = vec!["launch".to_owned()];
+                packages.extend(model.map(|m| package_of(m).to_owned()));
+                units.push(Expected {
+                    unit: fingerprint::Unit {
+                        dep_infos: vec![dep_info(&built.bench)],
+                        packages,
+                        leave_out: other_models(model),
+                        ..fingerprint::Unit::default()
+                    },
+                    id,
+                });
+            }
+        }
+        Kind::Reliability => {
+            for check in CHECKS {
+                for model in RELIABILITY_MODELS {
+                    let test = if check == "shutdown" {
+                        "binary"
+                    } else {
+                        "conformance"
+                    };
+                    let package = package_of(model);
+                    units.push(Expected {
+                        id: format!("{check}/{}", model.name),
+                        unit: fingerprint::Unit {
+                            dep_infos: vec![
+                                dep_info(built.test(package, test)?),
+                                built.bin_dep_info(binary_of(model)),
+                            ],
+                            packages: vec![package.to_owned()],
+                            settings: settings(check),
+                            ..fingerprint::Unit::default()
+                        },
+                    });
+                }
+            }
+            units.push(Expected {
+                id: "fuzz".to_owned(),
+                unit: fingerprint::Unit {
+                    dep_infos: vec![dep_info(built.test("protocol", "fuzz")?)],
+                    packages: vec!["protocol".to_owned()],
+                    settings: settings("fuzz"),
+                    ..fingerprint::Unit::default()
+                },
+            });
+        }
+        Kind::Anatomy => {
+            for model in ANATOMY_MODELS {
+                units.push(Expected {
+                    id: format!("anatomy/{}", model.name),
+                    unit: fingerprint::Unit {
+                        dep_infos: vec![built.bin_dep_info("anatomy")],
+                        packages: vec!["anatomy".to_owned()],
+                        leave_out: other_models(Some(model)),
+                        ..fingerprint::Unit::default()
+                    },
+                });
+            }
+        }
+    }
+    Ok(units)
+}
+
+/// The settings of a check that are not code, as its fingerprint holds
+/// them.
+fn settings(check: &str) -> String {
+    match check {
+        "slow-clients" => format!("CONFORMANCE_STALLED={STALLED}"),
+        "shutdown" => format!("CONFORMANCE_LOAD_CONNECTIONS={LOAD}"),
+        "fuzz" => format!("PROPTEST_CASES={FUZZ_CASES}"),
+        _ => String::new(),
+    }
+}
+
+/// What one measurement printed for the book, and how long it took.
+pub struct Measured {
+    pub text: String,
+    pub took_s: f64,
+}
+
+/// Runs the benchmarks `ids` (one criterion run, filtered), returning
+/// each id's lines and time.
+pub fn run_benches(root: &Path, ids: &[String]) -> Result<HashMap<String, Measured>> {
+    let filter = format!(
+        "^({})$",
+        ids.iter()
+            .map(|id| escape_regex(id))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    let mut child = Command::new("sh")
+        .current_dir(root)
+        .arg("-c")
+        .arg("exec \"$0\" bench -p launch --bench models -- \"$1\" 2>&1")
+        .arg(cargo_program())
+        .arg(&filter)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot run cargo bench")?;
+    let stdout = child.stdout.take().context("no output from cargo bench")?;
+    let mut measured: HashMap<String, Measured> = HashMap::new();
+    let mut current: Option<(String, Instant)> = None;
+    let finish = |current: &mut Option<(String, Instant)>,
+                  measured: &mut HashMap<String, Measured>| {
+        if let Some((id, started)) = current.take() {
+            if let Some(m) = measured.get_mut(&id) {
+                m.took_s = started.elapsed().as_secs_f64();
+            }
+        }
+    };
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo bench")?;
+        println!("{line}");
+        // criterion says `Benchmarking <id>: Warming up…` as it starts an
+        // id, then prints the id alone (or with its time) when done.
+        if let Some(rest) = line.strip_prefix("Benchmarking ") {
+            let id = rest.split(':').next().unwrap_or("").to_owned();
+            if ids.contains(&id) && current.as_ref().is_none_or(|(c, _)| *c != id) {
+                finish(&mut current, &mut measured);
+                measured.entry(id.clone()).or_insert(Measured {
+                    text: String::new(),
+                    took_s: 0.0,
+                });
+                current = Some((id, Instant::now()));
+            }
+            continue;
+        }
+        let Some((id, _)) = &current else { continue };
+        let keep = line.starts_with(id.as_str())
+            || line.trim_start().starts_with("time:")
+            || line.trim_start().starts_with("thrpt:");
+        if keep {
+            if let Some(m) = measured.get_mut(id) {
+                m.text.push_str(&line);
+                m.text.push('\n');
+            }
+        }
+    }
+    finish(&mut current, &mut measured);
+    let status = child.wait().context("waiting for cargo bench")?;
+    if !status.success() {
+        bail!("cargo bench failed ({status})");
+    }
+    Ok(measured)
+}
+
+fn escape_regex(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Runs one reliability unit (`slow-clients/03-async-tokio`, `fuzz`).
+pub fn run_reliability(root: &Path, id: &str) -> Result<Measured> {
+    let started = Instant::now();
+    if id == "fuzz" {
+        let output = cargo_test(
+            root,
+            "protocol",
+            "fuzz",
+            &[],
+            &[("PROPTEST_CASES", FUZZ_CASES.to_string())],
+        )?;
+        let result = output
+            .lines()
+            .find(|l| l.starts_with("test result"))
+            .unwrap_or("")
+            .to_owned();
+        let took = started.elapsed().as_secs_f64();
+        return Ok(Measured {
+            text: format!(
+                "{result}\n{FUZZ_CASES} inputs in {took:.0} s, no failure (a failure stops the refresh)\n"
+            ),
+            took_s: took,
+        });
+    }
+    let (check, model) = id
+        .split_once('/')
+        .context("a reliability id is CHECK/MODEL")?;
+    let server = registry::find(model)?;
+    let package = package_of(server);
+    let output = match check {
+        "slow-clients" => cargo_test(
+            root,
+            package,
+            "conformance",
+            &["slow_clients", "--skip", "large_pool"],
+            &[("CONFORMANCE_STALLED", STALLED.to_string())],
+        )?,
+        "floods" => cargo_test(root, package, "conformance", &["flood"], &[])?,
+        "shutdown" => cargo_test(
+            root,
+            package,
+            "binary",
+            &["shutdown_under_load"],
+            &[("CONFORMANCE_LOAD_CONNECTIONS", LOAD.to_string())],
+        )?,
+        other => bail!("no reliability check is called {other}"),
+    };
+    let text: String = output
+        .lines()
+        .filter_map(|line| line.find("RELIABILITY").map(|at| &line[at..]))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    if text.is_empty() {
+        bail!("{id} printed no RELIABILITY line");
+    }
+    Ok(Measured {
+        text,
+        took_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// `cargo test --release -p PACKAGE --test TEST FILTER… -- --nocapture`,
+/// one test at a time; its output, or an error when a test failed.
+fn cargo_test(
+    root: &Path,
+    package: &str,
+    test: &str,
+    filter: &[&str],
+    env: &[(&str, String)],
+) -> Result<String> {
+    let mut command = Command::new(cargo_program());
+    command
+        .current_dir(root)
+        .args(["test", "--release", "-p", package, "--test", test, "--"])
+        .args(filter)
+        .args(["--nocapture", "--test-threads", "1"]);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().context("cannot run cargo test")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        bail!("cargo test -p {package} --test {test} failed:\n{text}");
+    }
+    Ok(text)
+}
+
+/// Runs anatomy on one model (`anatomy/03-async-tokio`).
+pub fn run_anatomy(built: &Built, id: &str) -> Result<Measured> {
+    let started = Instant::now();
+    let model = id
+        .strip_prefix("anatomy/")
+        .context("an anatomy id is anatomy/MODEL")?;
+    let program = built.target.join("release/anatomy");
+    let output = Command::new(&program)
+        .args(["--models", model])
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {}", program.display()))?;
+    if !output.status.success() {
+        bail!("anatomy failed on {model} ({})", output.status);
+    }
+    Ok(Measured {
+        text: String::from_utf8_lossy(&output.stdout).into_owned(),
+        took_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bench_id_names_its_model_or_none() {
+        assert_eq!(
+            model_of_bench("echo/64/03-async-tokio").map(|s| s.name),
+            Some("03-async-tokio")
+        );
+        assert_eq!(
+            model_of_bench("handshake/02-per-connection").map(|s| s.name),
+            Some("02-per-connection")
+        );
+        assert!(model_of_bench("protocol/work").is_none());
+        let others = other_models(Some(&registry::THREAD_PER_CONNECTION));
+        assert!(!others.contains(&"02-thread-pool".to_owned()), "{others:?}");
+        assert!(others.contains(&"03-async-tokio".to_owned()));
+    }
+
+    #[test]
+    fn bench_ids_are_matched_whole() {
+        assert_eq!(
+            escape_regex("echo/64/03-async-tokio"),
+            "echo/64/03-async-tokio"
+        );
+        assert_eq!(escape_regex("a.b(c)"), "a\\.b\\(c\\)");
+    }
+}
