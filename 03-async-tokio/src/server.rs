@@ -152,7 +152,11 @@ pub fn serve_connection(
             Ok(Ending::FinalLineSent) => close_gracefully(&mut stream).await,
             Ok(Ending::ClientClosed) => {}
             // A reset or a broken pipe is the client's business, not news.
-            Err(error) => tracing::debug!(%error, "connection ended"),
+            // The peer is looked up only here: an idle connection keeps no
+            // copy of its address.
+            Err(error) => {
+                tracing::debug!(%error, peer = ?stream.peer_addr().ok(), "connection ended");
+            }
         }
         drop(stream);
         drop(session);

@@ -214,7 +214,7 @@ impl EventLoop {
         loop {
             let timeout = self.poll_timeout(Instant::now());
             if let Err(error) = self.poll.poll(&mut events, timeout) {
-                if error.kind() == io::ErrorKind::Interrupted {
+                if interrupted(&error) {
                     continue;
                 }
                 tracing::error!(%error, "poll failed; this event loop stops");
@@ -261,7 +261,7 @@ impl EventLoop {
             };
             match listener.accept() {
                 Ok((stream, _peer)) => self.admit(stream),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) if would_block(&error) => return,
                 Err(error) => {
                     let pause = common::accept::pause_after(&error);
                     if !pause.is_zero() {
@@ -329,7 +329,13 @@ impl EventLoop {
             Ok(Next::Close) => self.remove(key),
             Err(error) => {
                 // A reset or a broken pipe is the client's business, not news.
-                tracing::debug!(%error, "connection ended");
+                // The peer is looked up only here: a connection keeps no
+                // copy of its address.
+                let peer = self
+                    .connections
+                    .get(key)
+                    .and_then(|c| c.stream.peer_addr().ok());
+                tracing::debug!(%error, ?peer, "connection ended");
                 self.remove(key);
             }
         }
@@ -579,11 +585,11 @@ impl Connection {
                 Ok(written) => {
                     self.out.drain(..written);
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                Err(error) if would_block(&error) => {
                     self.want_writable(turn, true)?;
                     return Ok(false);
                 }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) if interrupted(&error) => {}
                 Err(error) => return Err(error),
             }
         }
@@ -622,8 +628,8 @@ impl Connection {
                     }
                     return Ok(Some(n));
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) if would_block(&error) => return Ok(None),
+                Err(error) if interrupted(&error) => {}
                 Err(error) => return Err(error),
             }
         }
@@ -636,8 +642,8 @@ impl Connection {
             match self.stream.read(buf) {
                 Ok(0) => return Ok(Next::Close),
                 Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(Next::Wait),
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) if would_block(&error) => return Ok(Next::Wait),
+                Err(error) if interrupted(&error) => {}
                 Err(_) => return Ok(Next::Close),
             }
         }
@@ -679,6 +685,17 @@ impl Connection {
             _ => None,
         }
     }
+}
+
+/// Whether an I/O error means "not now": the socket has nothing to give,
+/// or no room to take, and the loop waits for the kernel to say when.
+fn would_block(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Whether a signal interrupted the call: nothing went wrong, try again.
+fn interrupted(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::Interrupted
 }
 
 /// The connection limit, shared by every loop: one seat per connection

@@ -2,7 +2,7 @@
 //!
 //! Each server's own `Args` flattens [`CommonArgs`] and adds `--addr` (whose
 //! default differs per server) and its model's flags, so `--help` reads the
-//! same for all four.
+//! same for all five.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! What the servers (and the load tester) share that is not the protocol.
 //!
-//! The four servers must differ only in how they drive I/O and where work
+//! The five servers must differ only in how they drive I/O and where work
 //! runs, so everything else lives here once: the command-line flags they all
 //! take, durations written `1m30s`, logging, raising the open-file limit,
 //! and the shutdown plumbing of the blocking servers.

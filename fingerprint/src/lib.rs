@@ -12,7 +12,8 @@
 //!   dep-info lists them (`target/release/<bin>.d`), minus the folders of
 //!   models the binary links but the result does not measure;
 //! - `name@version` of every external crate in the packages' resolved
-//!   dependency graph (`cargo metadata`, dev-dependencies left out);
+//!   dependency graph for this platform (`cargo metadata`,
+//!   dev-dependencies left out);
 //! - `rustc -vV` and the `[profile.release]` of the workspace;
 //! - for a peer in another language, every file of its folder;
 //! - the settings of the measurement that are not code (`FUZZ_CASES`).
@@ -210,13 +211,24 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Reads the resolved dependency graph (`cargo metadata`, offline),
-    /// `rustc -vV` and the release profile.
+    /// Reads `rustc -vV`, the release profile and the resolved dependency
+    /// graph for this machine's platform (`cargo metadata`, which reads
+    /// `Cargo.lock` and never changes it).
     pub fn read(root: &Path) -> anyhow::Result<Workspace> {
+        let rustc = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+            .arg("-vV")
+            .output()
+            .context("cannot run `rustc -vV`")?;
+        let rustc = String::from_utf8_lossy(&rustc.stdout).trim().to_owned();
+        let host = rustc
+            .lines()
+            .find_map(|line| line.strip_prefix("host: "))
+            .context("`rustc -vV` names no host")?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let output = Command::new(cargo)
             .current_dir(root)
-            .args(["metadata", "--format-version", "1", "--offline", "--locked"])
+            .args(["metadata", "--format-version", "1", "--locked"])
+            .args(["--filter-platform", host])
             .output()
             .context("cannot run `cargo metadata` (a fingerprint needs cargo)")?;
         if !output.status.success() {
@@ -250,15 +262,11 @@ impl Workspace {
                 (node.id, deps)
             })
             .collect();
-        let rustc = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
-            .arg("-vV")
-            .output()
-            .context("cannot run `rustc -vV`")?;
         let manifest = fs::read_to_string(root.join("Cargo.toml"))
             .with_context(|| format!("cannot read {}/Cargo.toml", root.display()))?;
         Ok(Workspace {
             root: root.to_path_buf(),
-            rustc: String::from_utf8_lossy(&rustc.stdout).trim().to_owned(),
+            rustc,
             profile: release_profile(&manifest),
             packages,
             depends_on,

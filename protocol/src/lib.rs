@@ -5,7 +5,7 @@
 //! protocol chapter). This crate holds all of it that does not depend on
 //! *how* bytes move: no sockets, no threads, no runtime. A server feeds the
 //! bytes it read into a [`Session`] and gets back [`Action`]s: send this
-//! line, send it and close, run `work`, sleep. That is why the four servers
+//! line, send it and close, run `work`, sleep. That is why the five servers
 //! can differ only in how they drive I/O and where `WORK` and `SLEEP` run:
 //! the rules are here, and tested here, once.
 //!

@@ -8,8 +8,9 @@
 //! so there is nothing to vectorise or run in parallel and no closed form.
 //!
 //! One unit is calibrated to about one microsecond on the machines this
-//! repository is measured on (see `cargo bench -p protocol`, which prints
-//! the time per unit).
+//! repository is measured on (see `cargo bench -p launch`: its
+//! `protocol/work_1000_units` benchmark prints the rate in units per
+//! second).
 
 use std::hint::black_box;
 

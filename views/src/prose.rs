@@ -90,7 +90,7 @@ pub fn mixed_arithmetic(results: &Results, schedule: &Schedule) -> String {
         let Some(measurement) = schedule.measurements(step).into_iter().next() else {
             continue;
         };
-        let rate = measurement.rate.unwrap_or(0.0);
+        let rate = measurement.rate().unwrap_or(0.0);
         let (share, kind, each_s, source) = if step == Step::MixedWork {
             // How long one WORK takes is measured, not assumed: 04's p50,
             // where it runs on rayon and nothing else waits in front of it.
@@ -101,14 +101,14 @@ pub fn mixed_arithmetic(results: &Results, schedule: &Schedule) -> String {
                 continue;
             };
             (
-                measurement.mix.work,
+                measurement.load.mix.work,
                 "WORK",
                 work.p50 as f64 / 1e6,
                 format!("{} each (04's measured WORK p50)", micros(work.p50)),
             )
         } else {
             (
-                measurement.mix.sleep,
+                measurement.load.mix.sleep,
                 "SLEEP",
                 spec::DEFAULT_SLEEP_MS as f64 / 1000.0,
                 format!("{} ms each", spec::DEFAULT_SLEEP_MS),

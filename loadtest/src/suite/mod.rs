@@ -42,7 +42,7 @@ use clap::Args;
 use registry::{Server, Step};
 
 use crate::report::Report;
-use crate::spec::{Length, LoadSpec};
+use crate::spec::Length;
 use data::{Missing, Results, Run};
 use schedule::{Measurement, Schedule};
 use servers::ServerGroup;
@@ -251,10 +251,9 @@ impl Progress {
     }
 
     fn window_s(m: &Measurement) -> f64 {
-        if m.requests_per_connection.is_some() {
-            Self::BATCH_GUESS_S
-        } else {
-            m.window.as_secs_f64()
+        match m.load.length {
+            Length::RequestsPerConnection(_) => Self::BATCH_GUESS_S,
+            Length::Duration(window) => window.as_secs_f64(),
         }
     }
 
@@ -281,7 +280,7 @@ impl Progress {
     }
 
     fn line(&self, server: &Server, m: &Measurement) -> String {
-        let load = m.rate.map_or(", closed loop".to_owned(), |r| {
+        let load = m.rate().map_or(", closed loop".to_owned(), |r| {
             format!(" at {r} requests/s")
         });
         let flags = if m.server_flags.is_empty() {
@@ -297,7 +296,7 @@ impl Progress {
             minutes(self.left_s()),
             server.name,
             m.step,
-            m.connections,
+            m.connections(),
         )
     }
 }
@@ -420,7 +419,7 @@ fn processes_for(server: &Server, connections: usize, fd_limit: u64) -> usize {
 /// Starts the server, runs one measurement against it, stops it.
 fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::Result<Run> {
     let started = Instant::now();
-    let processes = processes_for(server, measurement.connections, host.fd_limit);
+    let processes = processes_for(server, measurement.connections(), host.fd_limit);
     let addr = SocketAddr::from(([127, 0, 0, 1], server.suite_port));
     let mut server_args = vec!["--addr".to_owned(), addr.to_string()];
     if processes > 1 {
@@ -428,17 +427,8 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
     }
     server_args.extend(measurement.server_flags.iter().cloned());
     let servers = ServerGroup::start(server, (host.target, host.root), &server_args, processes)?;
-    let mut spec = LoadSpec::new(addr, measurement.connections);
-    spec.length = match measurement.requests_per_connection {
-        Some(requests) => Length::RequestsPerConnection(requests),
-        None => Length::Duration(measurement.window),
-    };
-    spec.work_units = measurement.work_units;
-    spec.mix = measurement.mix;
-    spec.rate = measurement.rate;
-    spec.pipeline = measurement.pipeline;
-    spec.stall = measurement.stall;
-    spec.timeout = Duration::from_secs(5);
+    let mut spec = measurement.load.clone();
+    spec.target = addr;
     spec.server_pids = servers.pids();
     spec.model = Some(server.name.to_owned());
     let report = crate::runner::run(&spec).map(|saved| Report::new(&saved));
@@ -453,8 +443,8 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
     Ok(Run {
         server: server.name.to_owned(),
         step: measurement.step,
-        connections: measurement.connections,
-        rate: measurement.rate,
+        connections: measurement.connections(),
+        rate: measurement.rate(),
         server_processes: processes,
         report,
         exited_cleanly: stopped.all_exited_zero,

@@ -1,13 +1,13 @@
 //! What the suite measures, and with how much load: the staircase's
 //! connection counts, the windows, the rates and the mixes of each step.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use registry::{Server, Step};
 use serde::{Deserialize, Serialize};
 
-use crate::spec::Mix;
-use crate::spec::{self, Stall};
+use crate::spec::{Length, LoadSpec, Mix, Stall};
 
 /// The shape of a suite run. Stored with the results (`suite.json`), so
 /// that the views read the schedule that ran, not today's.
@@ -62,22 +62,9 @@ pub const CAPACITY_P99_BOUND_US: u64 = 10_000;
 pub struct Measurement {
     /// Which step.
     pub step: Step,
-    /// Connections.
-    pub connections: usize,
-    /// Total request rate; `None`: closed loop.
-    pub rate: Option<f64>,
-    /// How long requests are sent.
-    pub window: Duration,
-    /// The request mix.
-    pub mix: Mix,
-    /// Requests in flight per connection at most.
-    pub pipeline: usize,
-    /// The server frozen once during the run.
-    pub stall: Option<Stall>,
-    /// Requests per connection, then stop (instead of a window).
-    pub requests_per_connection: Option<u64>,
-    /// Size of each `WORK`.
-    pub work_units: u64,
+    /// What the tester sends, as `loadtest run` would: its target and the
+    /// server's pids are filled in when the server has started.
+    pub load: LoadSpec,
     /// Flags for the server beyond the registry's (03's `--workers`).
     pub server_flags: Vec<String>,
 }
@@ -86,18 +73,28 @@ impl Measurement {
     /// A measurement with this step's defaults for everything but the
     /// load itself.
     fn new(step: Step, connections: usize, rate: Option<f64>, window: Duration, mix: Mix) -> Self {
+        let mut load = LoadSpec::new(SocketAddr::from(([127, 0, 0, 1], 0)), connections);
+        load.length = Length::Duration(window);
+        load.rate = rate;
+        load.mix = mix;
+        // A suite run waits less for an answer than `loadtest run`: a
+        // server five seconds late has failed the step anyway.
+        load.timeout = Duration::from_secs(5);
         Measurement {
             step,
-            connections,
-            rate,
-            window,
-            mix,
-            pipeline: 1,
-            stall: None,
-            requests_per_connection: None,
-            work_units: spec::DEFAULT_WORK_UNITS,
+            load,
             server_flags: Vec::new(),
         }
+    }
+
+    /// Connections.
+    pub fn connections(&self) -> usize {
+        self.load.connections
+    }
+
+    /// Total request rate; `None`: closed loop.
+    pub fn rate(&self) -> Option<f64> {
+        self.load.rate
     }
 
     /// Whether this is one rate of a sweep, which stops at the first rate
@@ -114,7 +111,7 @@ impl Measurement {
     pub fn same_sweep(&self, other: &Measurement) -> bool {
         self.is_sweep()
             && self.step == other.step
-            && self.connections == other.connections
+            && self.connections() == other.connections()
             && self.server_flags == other.server_flags
     }
 }
@@ -237,7 +234,7 @@ impl Schedule {
                     Mix::ECHO_ONLY,
                 );
                 if step == Step::Pipelined {
-                    one.pipeline = self.pipeline;
+                    one.load.pipeline = self.pipeline;
                 }
                 vec![one]
             }
@@ -246,15 +243,16 @@ impl Schedule {
             // loop to one request per connection.
             Step::Stalled => [Some(self.mixed_rate), None]
                 .into_iter()
-                .map(|rate| Measurement {
-                    stall: Some(self.stall),
-                    ..Measurement::new(
+                .map(|rate| {
+                    let mut one = Measurement::new(
                         step,
                         self.mixed_connections,
                         rate,
                         self.stall_window,
                         Mix::ECHO_ONLY,
-                    )
+                    );
+                    one.load.stall = Some(self.stall);
+                    one
                 })
                 .collect(),
             Step::Capacity => self
@@ -266,7 +264,7 @@ impl Schedule {
                 let mut sweep =
                     self.sweep(step, self.mixed_connections, &self.capacity_mixed_rates);
                 for one in &mut sweep {
-                    one.mix = TENTH_WORK;
+                    one.load.mix = TENTH_WORK;
                 }
                 sweep
             }
@@ -283,10 +281,8 @@ impl Schedule {
                 .collect(),
             // Every connection sends one WORK at once and waits for it: the
             // run lasts until the last answer.
-            Step::CpuBatch => vec![Measurement {
-                requests_per_connection: Some(1),
-                work_units: self.cpu_batch_work_units,
-                ..Measurement::new(
+            Step::CpuBatch => {
+                let mut batch = Measurement::new(
                     step,
                     self.cpu_batch_connections,
                     None,
@@ -296,8 +292,11 @@ impl Schedule {
                         work: 100,
                         sleep: 0,
                     },
-                )
-            }],
+                );
+                batch.load.length = Length::RequestsPerConnection(1);
+                batch.load.work_units = self.cpu_batch_work_units;
+                vec![batch]
+            }
         }
     }
 
@@ -325,7 +324,7 @@ impl Schedule {
             .flat_map(|&step| self.measurements(step))
             // A sweep at more connections than the server serves at once
             // would measure its refusals, which the staircase already shows.
-            .filter(|m| !m.is_sweep() || server.serves(m.connections))
+            .filter(|m| !m.is_sweep() || server.serves(m.connections()))
             .collect()
     }
 }
@@ -353,8 +352,8 @@ mod tests {
         assert_eq!(tokio.len(), 6 + 4 + 2);
         let stalled: Vec<_> = tokio.iter().filter(|m| m.step == Step::Stalled).collect();
         assert_eq!(stalled.len(), 2);
-        assert!(stalled[0].rate.is_some() && stalled[1].rate.is_none());
-        assert!(stalled.iter().all(|m| m.stall.is_some()));
+        assert!(stalled[0].rate().is_some() && stalled[1].rate().is_none());
+        assert!(stalled.iter().all(|m| m.load.stall.is_some()));
         assert!(
             schedule
                 .for_server(&registry::HYBRID_BLOCKING, old_steps)
@@ -366,12 +365,15 @@ mod tests {
             .filter(|m| m.step != Step::Stalled)
             .collect();
         let throughput = &tokio[tokio.len() - 2];
-        assert_eq!((throughput.connections, throughput.rate), (64, None));
-        assert_eq!(throughput.pipeline, 1);
+        assert_eq!((throughput.connections(), throughput.rate()), (64, None));
+        assert_eq!(throughput.load.pipeline, 1);
         let pipelined = tokio.last().unwrap();
-        assert_eq!((pipelined.step, pipelined.pipeline), (Step::Pipelined, 16));
+        assert_eq!(
+            (pipelined.step, pipelined.load.pipeline),
+            (Step::Pipelined, 16)
+        );
         let sleep = schedule.measurements(Step::MixedSleep);
-        assert_eq!(sleep[0].mix.to_string(), "echo=95,work=0,sleep=5");
+        assert_eq!(sleep[0].load.mix.to_string(), "echo=95,work=0,sleep=5");
     }
 
     #[test]
@@ -382,7 +384,7 @@ mod tests {
             schedule
                 .for_server(server, &[Step::Capacity])
                 .iter()
-                .map(|m| m.connections)
+                .map(Measurement::connections)
                 .collect::<Vec<_>>()
         };
         assert_eq!(capacity(&registry::ASYNC_TOKIO).len(), 2 * rates);
@@ -405,8 +407,8 @@ mod tests {
                 .is_empty()
         );
         let batch = &schedule.measurements(Step::CpuBatch)[0];
-        assert_eq!(batch.requests_per_connection, Some(1));
-        assert_eq!(batch.mix.to_string(), "echo=0,work=100,sleep=0");
+        assert_eq!(batch.load.length, Length::RequestsPerConnection(1));
+        assert_eq!(batch.load.mix.to_string(), "echo=0,work=100,sleep=0");
         assert!(!batch.is_sweep());
     }
 }

@@ -13,7 +13,7 @@
 mod store;
 mod units;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -23,7 +23,7 @@ use anyhow::{Context as _, Result, bail};
 use fingerprint::{Inputs, Machine, Workspace};
 use loadtest::suite::data::Results;
 use loadtest::suite::schedule::Schedule;
-use registry::{Server, Step};
+use registry::Step;
 
 use store::{Kind, Store, Stored};
 use units::{Built, Expected};
@@ -63,7 +63,7 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
     let built = Built::build(root)?;
     let workspace = Workspace::read(root)?;
     let folder = root.join("book/src/results");
-    let mut stale = suite_stale(root, &folder, &built.target, &workspace)?;
+    let mut stale = suite_stale(&folder, &built.target, &workspace)?;
     let mut expected_by_kind = BTreeMap::new();
     for kind in Kind::ALL {
         let expected = units::expected(kind, &built)?;
@@ -105,12 +105,7 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
 }
 
 /// The suite's stale runs, grouped by server.
-fn suite_stale(
-    root: &Path,
-    folder: &Path,
-    target: &Path,
-    workspace: &Workspace,
-) -> Result<Vec<Stale>> {
+fn suite_stale(folder: &Path, target: &Path, workspace: &Workspace) -> Result<Vec<Stale>> {
     let path = folder.join("suite.json");
     let results = match Results::read(&path) {
         Ok(results) => Some(results),
@@ -176,7 +171,6 @@ fn suite_stale(
             println!("fresh suite {}", server.name);
         }
     }
-    let _ = root;
     Ok(stale)
 }
 
@@ -292,7 +286,7 @@ fn report_plan(stale: &[Stale]) {
             }
             None => {
                 unknown += 1;
-                "no earlier time".to_owned()
+                "never timed".to_owned()
             }
         };
         let steps = if entry.steps.is_empty() {
@@ -308,7 +302,12 @@ fn report_plan(stale: &[Stale]) {
                     .join(", ")
             )
         };
-        println!("  {:<12} {}{steps}: {took} last time", entry.kind, entry.id);
+        let took = if entry.took_s.is_some() {
+            format!("{took} last time")
+        } else {
+            took
+        };
+        println!("  {:<12} {}{steps}: {took}", entry.kind, entry.id);
     }
     let unknown = if unknown > 0 {
         format!(", plus {unknown} never timed")
@@ -405,8 +404,18 @@ fn refresh(
     if suite.iter().any(|s| s.id == registry::GO_PEER.name) && registry::on_path("go").is_some() {
         crate::peers::build(root)?;
     }
-    for entry in &suite {
-        refresh_suite(root, &built.target, entry)?;
+    if whole_suite(&suite) {
+        run_suite(root, &built.target, &[])?;
+    } else {
+        for entry in &suite {
+            let steps: Vec<&str> = entry.steps.iter().map(|s| s.name()).collect();
+            let only = ["--only", entry.id.as_str(), "--steps"];
+            run_suite(
+                root,
+                &built.target,
+                &[&only[..], &[steps.join(",").as_str()]].concat(),
+            )?;
+        }
     }
     let (commit, date) = (commit(root), utc_now());
     let machine = Machine::here();
@@ -421,7 +430,7 @@ fn refresh(
         }
         let mut measured = match kind {
             Kind::Bench => units::run_benches(root, &ids)?,
-            _ => BTreeMap::new().into_iter().collect(),
+            _ => HashMap::new(),
         };
         for id in &ids {
             let result = match kind {
@@ -461,19 +470,35 @@ fn refresh(
     Ok(())
 }
 
-/// One server's stale steps, through `loadtest suite` (which merges them
-/// into the stored results and redraws the views).
-fn refresh_suite(root: &Path, target: &Path, entry: &Stale) -> Result<()> {
-    let steps: Vec<&str> = entry.steps.iter().map(|s| s.name()).collect();
-    let server: &Server = registry::find(&entry.id)?;
-    println!("suite: {} ({})…", server.name, steps.join(", "));
+/// Whether every server is stale at every step it takes part in: then
+/// the suite runs once, whole (which also rewrites a suite.json of an
+/// older version, which a partial rerun cannot merge into).
+fn whole_suite(stale: &[&Stale]) -> bool {
+    let schedule = Schedule::new(false);
+    registry::SERVERS.iter().all(|server| {
+        stale.iter().any(|entry| {
+            entry.id == server.name
+                && Step::ALL
+                    .into_iter()
+                    .filter(|&step| !schedule.for_server(server, &[step]).is_empty())
+                    .all(|step| entry.steps.contains(&step))
+        })
+    })
+}
+
+/// `loadtest suite` with `args` (none: everything; `--only S --steps …`:
+/// one server's stale steps, merged into the stored results). It redraws
+/// the views when it is done.
+fn run_suite(root: &Path, target: &Path, args: &[&str]) -> Result<()> {
+    println!("loadtest suite {}", args.join(" "));
     let status = Command::new(target.join("release/loadtest"))
         .current_dir(root)
-        .args(["suite", "--only", server.name, "--steps", &steps.join(",")])
+        .arg("suite")
+        .args(args)
         .status()
         .context("cannot run target/release/loadtest")?;
     if !status.success() {
-        bail!("loadtest suite failed on {} ({status})", server.name);
+        bail!("loadtest suite {} failed ({status})", args.join(" "));
     }
     Ok(())
 }
