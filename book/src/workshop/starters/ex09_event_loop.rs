@@ -49,8 +49,8 @@ fn read_more(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
                 }
                 return Ok(Some(n));
             }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if would_block(&error) => return Ok(None),
+            Err(error) if interrupted(&error) => {}
             Err(error) => return Err(error),
         }
     }
@@ -63,8 +63,8 @@ fn discard_input(&mut self, buf: &mut [u8]) -> io::Result<Next> {
         match self.stream.read(buf) {
             Ok(0) => return Ok(Next::Close),
             Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(Next::Wait),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if would_block(&error) => return Ok(Next::Wait),
+            Err(error) if interrupted(&error) => {}
             Err(_) => return Ok(Next::Close),
         }
     }
