@@ -60,7 +60,7 @@ struct Stale {
 
 /// Runs `action`; `Ok(false)` when `check` found something stale.
 pub fn results(root: &Path, action: Action) -> Result<bool> {
-    let built = Built::build(root)?;
+    let built = Built::build(root, matches!(action, Action::Refresh { .. }))?;
     let workspace = Workspace::read(root)?;
     let folder = root.join("book/src/results");
     let mut stale = suite_stale(&folder, &built.target, &workspace)?;
@@ -231,8 +231,9 @@ fn views_drawn_from_stores(
         let path = folder.join(kind.view_file());
         if fs::read_to_string(&path).ok().as_deref() != Some(drawn.as_str()) {
             problems.push(format!(
-                "{}: not what {} draws (edited by hand?): `cargo xtask results refresh` redraws it",
-                path.display(),
+                "book/src/results/{}: not what the stored {} results draw (edited by hand?): \
+                 `cargo xtask results refresh` redraws it",
+                kind.view_file(),
                 kind.name()
             ));
         }

@@ -80,51 +80,43 @@ pub struct Built {
 }
 
 impl Built {
-    /// Builds what the results measure, in release: the binaries, the
-    /// benchmarks and the test binaries of the reliability checks.
-    pub fn build(root: &Path) -> Result<Built> {
+    /// Builds what the results measure: the binaries in release, the
+    /// benchmarks and the test binaries of the reliability checks in
+    /// release to measure them (`measuring`), or else in the test profile,
+    /// which `cargo test` has usually built already. Either lists the same
+    /// files in its dep-info, which is all a fingerprint reads from it.
+    pub fn build(root: &Path, measuring: bool) -> Result<Built> {
         cargo(root, &["build", "--release", "--workspace", "--bins"])?;
-        let bench = executables(
-            root,
-            &["bench", "--no-run", "-p", "launch", "--bench", "models"],
-        )?
-        .into_iter()
-        .map(|(_, path)| path)
-        .next()
-        .context("cargo built no bench binary for launch")?;
+        let (bench_build, profile): (&[&str], &[&str]) = if measuring {
+            (&["bench", "--no-run"], &["--release"])
+        } else {
+            (&["test", "--no-run"], &[])
+        };
+        let bench = [bench_build, &["-p", "launch", "--bench", "models"]].concat();
+        let bench = executables(root, &bench)?
+            .into_iter()
+            .map(|(_, path)| path)
+            .next()
+            .context("cargo built no bench binary for launch")?;
         let mut tests = HashMap::new();
         for model in RELIABILITY_MODELS {
             let package = package_of(model);
-            let built = executables(
-                root,
-                &[
-                    "test",
-                    "--release",
-                    "--no-run",
-                    "-p",
-                    package,
-                    "--test",
-                    "conformance",
-                    "--test",
-                    "binary",
-                ],
-            )?;
-            for (name, path) in built {
+            let args = [
+                "test",
+                "--no-run",
+                "-p",
+                package,
+                "--test",
+                "conformance",
+                "--test",
+                "binary",
+            ];
+            for (name, path) in executables(root, &[&args[..], profile].concat())? {
                 tests.insert((package.to_owned(), name), path);
             }
         }
-        for (name, path) in executables(
-            root,
-            &[
-                "test",
-                "--release",
-                "--no-run",
-                "-p",
-                "protocol",
-                "--test",
-                "fuzz",
-            ],
-        )? {
+        let fuzz = ["test", "--no-run", "-p", "protocol", "--test", "fuzz"];
+        for (name, path) in executables(root, &[&fuzz[..], profile].concat())? {
             tests.insert(("protocol".to_owned(), name), path);
         }
         Ok(Built {
