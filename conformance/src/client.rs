@@ -23,16 +23,20 @@ pub struct TestClient {
 impl TestClient {
     /// Connects to the server.
     pub fn connect(addr: SocketAddr) -> TestClient {
-        let stream = TcpStream::connect(addr).expect("connect to the server");
-        stream.set_nodelay(true).expect("TCP_NODELAY");
-        stream
-            .set_read_timeout(Some(READ_LIMIT))
-            .expect("read timeout");
-        let writer = stream.try_clone().expect("clone the stream");
-        TestClient {
+        TestClient::try_connect(addr).expect("connect to the server")
+    }
+
+    /// Connects to the server, or says why it could not (a server that is
+    /// shutting down refuses new connections).
+    pub fn try_connect(addr: SocketAddr) -> io::Result<TestClient> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(READ_LIMIT))?;
+        let writer = stream.try_clone()?;
+        Ok(TestClient {
             reader: BufReader::new(stream),
             writer,
-        }
+        })
     }
 
     /// Connects and completes the handshake from `x`.

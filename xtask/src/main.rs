@@ -105,7 +105,12 @@ enum ResultsAction {
     /// any is. Builds in release first. CI runs it.
     Check,
     /// Say what `refresh` would rerun, and how long each part took last.
-    Plan,
+    Plan {
+        /// Instead: what changing this file or folder would stale, and how
+        /// long its rerun would take (e.g. --if-changed 03-async-tokio/src)
+        #[arg(long, value_name = "PATH")]
+        if_changed: Option<String>,
+    },
     /// Rerun what is stale (suite runs, benchmarks, reliability checks,
     /// anatomy rows), store it with its fingerprint, redraw the views.
     /// Refuses to merge with results measured on another CPU or core count.
@@ -140,7 +145,7 @@ fn run(cli: Cli) -> Result<()> {
         Task::Results { action } => {
             let action = match action {
                 ResultsAction::Check => results::Action::Check,
-                ResultsAction::Plan => results::Action::Plan,
+                ResultsAction::Plan { if_changed } => results::Action::Plan { if_changed },
                 ResultsAction::Refresh { all } => results::Action::Refresh { all },
             };
             if results::results(&root, action)? {

@@ -29,12 +29,16 @@ use store::{Kind, Store, Stored};
 use units::{Built, Expected};
 
 /// What to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Say what is stale and why; fail if anything is.
     Check,
-    /// Say what a refresh would rerun, and about how long it would take.
-    Plan,
+    /// Say what a refresh would rerun, and about how long it would take;
+    /// with a path, what changing that file (or folder) would stale.
+    Plan {
+        /// A file or folder from the repository's root.
+        if_changed: Option<String>,
+    },
     /// Rerun what is stale, then redraw the views.
     Refresh {
         /// Rerun everything, stale or not (the way to move the results to
@@ -60,6 +64,16 @@ struct Stale {
 
 /// Runs `action`; `Ok(false)` when `check` found something stale.
 pub fn results(root: &Path, action: Action) -> Result<bool> {
+    if let Action::Plan {
+        if_changed: Some(path),
+    } = &action
+    {
+        let touched = touching(&root.join("book/src/results"), path)?;
+        if !touched.is_empty() {
+            report_plan(&touched);
+        }
+        return Ok(true);
+    }
     let built = Built::build(root, matches!(action, Action::Refresh { .. }))?;
     let workspace = Workspace::read(root)?;
     let folder = root.join("book/src/results");
@@ -74,13 +88,14 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
     match action {
         Action::Check => {
             report_check(&stale);
-            let drawn = views_drawn_from_stores(&folder, &expected_by_kind);
+            let mut drawn = views_drawn_from_stores(&folder, &expected_by_kind);
+            drawn.extend(suite_views_drawn(&built.target, &folder)?);
             for problem in &drawn {
                 println!("STALE {problem}");
             }
             Ok(stale.is_empty() && drawn.is_empty())
         }
-        Action::Plan => {
+        Action::Plan { .. } => {
             report_plan(&stale);
             Ok(true)
         }
@@ -174,6 +189,56 @@ fn suite_stale(folder: &Path, target: &Path, workspace: &Workspace) -> Result<Ve
     Ok(stale)
 }
 
+/// The stored results whose inputs hold `path` (a file, or a folder's
+/// files): what changing it would make stale, read from the fingerprints.
+fn touching(folder: &Path, path: &str) -> Result<Vec<Stale>> {
+    let path = path.trim_end_matches('/');
+    let holds = |inputs: &Inputs| {
+        inputs
+            .files
+            .keys()
+            .any(|file| file == path || file.starts_with(&format!("{path}/")))
+    };
+    let why = vec![format!("compiles {path}")];
+    let mut touched = Vec::new();
+    let suite = Results::read(&folder.join("suite.json"))?;
+    for server in &registry::SERVERS {
+        let runs: Vec<_> = suite
+            .runs
+            .iter()
+            .filter(|run| run.server == server.name)
+            .filter(|run| suite.inputs.get(&run.fingerprint).is_some_and(holds))
+            .collect();
+        if !runs.is_empty() {
+            touched.push(Stale {
+                kind: "suite",
+                id: server.name.to_owned(),
+                steps: runs.iter().map(|run| run.step).collect(),
+                why: why.clone(),
+                took_s: Some(runs.iter().map(|run| run.took_s).sum()),
+            });
+        }
+    }
+    for kind in Kind::ALL {
+        let store = Store::read(folder, kind)?;
+        for (id, unit) in &store.units {
+            if store.inputs.get(&unit.fingerprint).is_some_and(holds) {
+                touched.push(Stale {
+                    kind: kind.name(),
+                    id: id.clone(),
+                    steps: BTreeSet::new(),
+                    why: why.clone(),
+                    took_s: Some(unit.took_s),
+                });
+            }
+        }
+    }
+    if touched.is_empty() {
+        println!("no stored result compiles {path}: changing it stales nothing");
+    }
+    Ok(touched)
+}
+
 /// What changed between the stored inputs and today's.
 fn why_changed(now: &Inputs, stored: Option<&Inputs>) -> Vec<String> {
     match stored {
@@ -239,6 +304,36 @@ fn views_drawn_from_stores(
         }
     }
     problems
+}
+
+/// Whether the suite's views in the results folder are what `views`
+/// draws from the stored suite.json today (a view changed without a
+/// redraw, or a table edited by hand, is caught).
+fn suite_views_drawn(target: &Path, folder: &Path) -> Result<Vec<String>> {
+    let scratch = std::env::temp_dir().join(format!("xtask-views-{}", std::process::id()));
+    fs::create_dir_all(&scratch)?;
+    fs::copy(folder.join("suite.json"), scratch.join("suite.json"))
+        .context("cannot copy suite.json")?;
+    redraw_suite_views(target, &scratch)?;
+    let mut problems = Vec::new();
+    for entry in fs::read_dir(&scratch)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name == "suite.json" {
+            continue;
+        }
+        if fs::read(&path).ok() != fs::read(folder.join(name)).ok() {
+            problems.push(format!(
+                "book/src/results/{name}: not what `views` draws from suite.json today: \
+                 `cargo run --release -p views` redraws it"
+            ));
+        }
+    }
+    fs::remove_dir_all(&scratch)?;
+    problems.sort();
+    Ok(problems)
 }
 
 fn report_check(stale: &[Stale]) {
@@ -418,7 +513,7 @@ fn refresh(
             )?;
         }
     }
-    let (commit, date) = (commit(root), utc_now());
+    let date = utc_now();
     let machine = Machine::here();
     for (kind, expected, store) in stores.values_mut() {
         let ids: Vec<String> = stale
@@ -455,7 +550,7 @@ fn refresh(
             let stored = Stored {
                 fingerprint: inputs.digest(),
                 machine: machine.clone(),
-                commit: commit.clone(),
+                commit: commit(root, &inputs),
                 date: date.clone(),
                 took_s: result.took_s,
                 text: result.text,
@@ -517,7 +612,10 @@ fn redraw_suite_views(target: &Path, folder: &Path) -> Result<()> {
     Ok(())
 }
 
-fn commit(root: &Path) -> String {
+/// `git rev-parse --short HEAD`, with `+dirty` when an uncommitted change
+/// touches a file the result measured (a change elsewhere, to the book
+/// say, is not in its fingerprint and does not make it dirty).
+fn commit(root: &Path, inputs: &Inputs) -> String {
     let git = |args: &[&str]| {
         Command::new("git")
             .current_dir(root)
@@ -528,8 +626,9 @@ fn commit(root: &Path) -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
     };
     let head = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty =
-        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let mut status = vec!["status", "--porcelain", "--"];
+    status.extend(inputs.files.keys().map(String::as_str));
+    let dirty = git(&status).is_some_and(|s| !s.is_empty());
     if dirty { format!("{head}+dirty") } else { head }
 }
 

@@ -164,3 +164,66 @@ impl Store {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(text: &str, date: &str) -> Stored {
+        Stored {
+            fingerprint: "f".into(),
+            machine: Machine {
+                cpu: "CPU".into(),
+                cores: 2,
+            },
+            commit: "abc1234".into(),
+            date: date.into(),
+            took_s: 1.0,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn the_view_follows_the_run_order_and_says_when_and_where() {
+        let mut store = Store::default();
+        store
+            .units
+            .insert("fuzz".into(), stored("fuzz ok", "2026-12-02 10:00 UTC"));
+        store.units.insert(
+            "slow-clients/03-async-tokio".into(),
+            stored("RELIABILITY 03\n", "2026-12-01 09:00 UTC"),
+        );
+        let order = ["slow-clients/03-async-tokio".to_owned(), "fuzz".to_owned()];
+        let text = store.render(Kind::Reliability, &order);
+        let slow = text.find("RELIABILITY 03").unwrap();
+        let fuzz = text.find("fuzz ok").unwrap();
+        assert!(slow < fuzz, "{text}");
+        assert!(text.contains("== slow clients: 2000 connections"), "{text}");
+        assert!(
+            text.contains("2026-12-01 09:00 UTC to 2026-12-02 10:00 UTC"),
+            "{text}"
+        );
+        assert!(text.contains("CPU, 2 cores"), "{text}");
+        assert!(text.ends_with("fuzz ok\n"), "a unit's text ends its line");
+        let unlisted = store.render(Kind::Reliability, &order[..1]);
+        assert!(
+            !unlisted.contains("fuzz ok"),
+            "a unit no longer run is not drawn"
+        );
+    }
+
+    #[test]
+    fn anatomy_says_when_and_where_under_its_tables() {
+        let mut store = Store::default();
+        store.units.insert(
+            "anatomy/05-event-loop".into(),
+            stored("| table |\n", "2026-12-01 09:00 UTC"),
+        );
+        let text = store.render(Kind::Anatomy, &["anatomy/05-event-loop".to_owned()]);
+        assert!(text.starts_with("| table |\n"), "{text}");
+        assert!(
+            text.contains("*Each model taken apart by `anatomy`"),
+            "{text}"
+        );
+    }
+}

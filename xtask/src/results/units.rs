@@ -343,50 +343,67 @@ pub fn run_benches(root: &Path, ids: &[String]) -> Result<HashMap<String, Measur
         .spawn()
         .context("cannot run cargo bench")?;
     let stdout = child.stdout.take().context("no output from cargo bench")?;
-    let mut measured: HashMap<String, Measured> = HashMap::new();
-    let mut current: Option<(String, Instant)> = None;
-    let finish = |current: &mut Option<(String, Instant)>,
-                  measured: &mut HashMap<String, Measured>| {
-        if let Some((id, started)) = current.take() {
-            if let Some(m) = measured.get_mut(&id) {
-                m.took_s = started.elapsed().as_secs_f64();
-            }
-        }
-    };
+    let started = Instant::now();
+    let mut texts: HashMap<String, String> = HashMap::new();
+    // When criterion announced each id (`Benchmarking <id>: …`), and when
+    // it printed its result (a line starting with the id), in run order.
+    let mut announced: Vec<(String, Instant)> = Vec::new();
+    let mut finished: Vec<(String, Instant)> = Vec::new();
+    let mut current: Option<String> = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading cargo bench")?;
         println!("{line}");
-        // criterion says `Benchmarking <id>: Warming up…` as it starts an
-        // id, then prints the id alone (or with its time) when done.
         if let Some(rest) = line.strip_prefix("Benchmarking ") {
-            let id = rest.split(':').next().unwrap_or("").to_owned();
-            if ids.contains(&id) && current.as_ref().is_none_or(|(c, _)| *c != id) {
-                finish(&mut current, &mut measured);
-                measured.entry(id.clone()).or_insert(Measured {
-                    text: String::new(),
-                    took_s: 0.0,
-                });
-                current = Some((id, Instant::now()));
+            let id = rest.split(':').next().unwrap_or("");
+            if ids.iter().any(|i| i == id) && announced.last().is_none_or(|(last, _)| last != id) {
+                announced.push((id.to_owned(), Instant::now()));
             }
             continue;
         }
-        let Some((id, _)) = &current else { continue };
-        let keep = line.starts_with(id.as_str())
+        let result_of = ids.iter().find(|id| {
+            line.strip_prefix(id.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        });
+        if let Some(id) = result_of {
+            finished.push((id.clone(), Instant::now()));
+            current = Some(id.clone());
+        }
+        let keep = result_of.is_some()
             || line.trim_start().starts_with("time:")
             || line.trim_start().starts_with("thrpt:");
-        if keep {
-            if let Some(m) = measured.get_mut(id) {
-                m.text.push_str(&line);
-                m.text.push('\n');
-            }
+        if let (true, Some(id)) = (keep, &current) {
+            let text = texts.entry(id.clone()).or_default();
+            text.push_str(&line);
+            text.push('\n');
         }
     }
-    finish(&mut current, &mut measured);
     let status = child.wait().context("waiting for cargo bench")?;
     if !status.success() {
         bail!("cargo bench failed ({status})");
     }
-    Ok(measured)
+    let ended = Instant::now();
+    // An id's time: from its announcement to the next one's (or the end);
+    // without announcements, from the previous result to its own.
+    let mut took: HashMap<String, f64> = HashMap::new();
+    if announced.len() == finished.len() {
+        for (i, (id, at)) in announced.iter().enumerate() {
+            let next = announced.get(i + 1).map_or(ended, |(_, next)| *next);
+            took.insert(id.clone(), (next - *at).as_secs_f64());
+        }
+    } else {
+        let mut previous = started;
+        for (id, at) in &finished {
+            took.insert(id.clone(), (*at - previous).as_secs_f64());
+            previous = *at;
+        }
+    }
+    Ok(texts
+        .into_iter()
+        .map(|(id, text)| {
+            let took_s = took.get(&id).copied().unwrap_or(0.0);
+            (id, Measured { text, took_s })
+        })
+        .collect())
 }
 
 fn escape_regex(text: &str) -> String {
