@@ -281,6 +281,9 @@ impl Workspace {
         let mut files = BTreeMap::new();
         for dep_info in &unit.dep_infos {
             for path in read_dep_info(dep_info)? {
+                // rustc writes paths from where cargo ran it (the root);
+                // cargo's own dep-info, absolute ones.
+                let path = self.root.join(path);
                 let Ok(relative) = path.strip_prefix(&self.root) else {
                     continue; // generated files, outside the repository
                 };

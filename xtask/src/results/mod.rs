@@ -639,3 +639,66 @@ fn utc_now() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|_| "unknown".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the committed results say they measured, read from their
+    /// fingerprints: the promises `cargo xtask results` makes.
+    fn committed() -> Option<std::path::PathBuf> {
+        let folder = crate::starter::repository_root().join("book/src/results");
+        folder.join("bench.json").is_file().then_some(folder)
+    }
+
+    #[test]
+    fn the_book_and_the_views_are_in_no_fingerprint() {
+        let Some(folder) = committed() else { return };
+        for path in [
+            "views",
+            "views/src/tables.rs",
+            "book",
+            "xtask",
+            "fingerprint",
+        ] {
+            let touched = touching(&folder, path).unwrap();
+            assert!(
+                touched.is_empty(),
+                "changing {path} would stale {:?}",
+                touched.iter().map(|t| &t.id).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn a_change_to_03_stales_03_and_only_03() {
+        let Some(folder) = committed() else { return };
+        let touched = touching(&folder, "03-async-tokio/src/server.rs").unwrap();
+        assert!(touched.iter().any(|t| t.kind == "suite"), "03's suite runs");
+        for kind in ["bench", "reliability", "anatomy"] {
+            assert!(touched.iter().any(|t| t.kind == kind), "03's {kind}");
+        }
+        for unit in &touched {
+            assert!(
+                unit.id.contains("03-async-tokio"),
+                "{} {} is not 03's",
+                unit.kind,
+                unit.id
+            );
+        }
+    }
+
+    #[test]
+    fn the_proc_readers_are_in_the_anatomy_rows() {
+        let Some(folder) = committed() else { return };
+        let touched = touching(&folder, "common/src/procfs.rs").unwrap();
+        assert!(
+            touched.iter().filter(|t| t.kind == "anatomy").count() == 3,
+            "bytes.md reads /proc through common::procfs"
+        );
+        assert!(
+            touched.iter().any(|t| t.id == "go-peer"),
+            "the tester reads it too"
+        );
+    }
+}

@@ -74,9 +74,9 @@ pub struct Expected {
 pub struct Built {
     pub target: PathBuf,
     /// The bench binary.
-    pub bench: PathBuf,
+    pub bench: Executable,
     /// (package, test target) → test binary.
-    pub tests: HashMap<(String, String), PathBuf>,
+    pub tests: HashMap<(String, String), Executable>,
 }
 
 impl Built {
@@ -95,7 +95,7 @@ impl Built {
         let bench = [bench_build, &["-p", "launch", "--bench", "models"]].concat();
         let bench = executables(root, &bench)?
             .into_iter()
-            .map(|(_, path)| path)
+            .map(|(_, executable)| executable)
             .next()
             .context("cargo built no bench binary for launch")?;
         let mut tests = HashMap::new();
@@ -126,7 +126,7 @@ impl Built {
         })
     }
 
-    fn test(&self, package: &str, test: &str) -> Result<&PathBuf> {
+    fn test(&self, package: &str, test: &str) -> Result<&Executable> {
         self.tests
             .get(&(package.to_owned(), test.to_owned()))
             .with_context(|| format!("no test binary {test} of {package} was built"))
@@ -154,9 +154,21 @@ fn cargo_program() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
+/// An executable cargo built, and every dep-info file that together list
+/// the workspace files it compiles.
+#[derive(Debug, Clone)]
+pub struct Executable {
+    pub path: PathBuf,
+    /// rustc's dep-info of the executable's own crate, and of every
+    /// workspace library built with it: rustc lists each crate's own
+    /// files only (cargo writes a combined list only for the binaries it
+    /// copies to `target/release/`).
+    pub dep_infos: Vec<PathBuf>,
+}
+
 /// Builds with `--message-format=json` and returns each executable built,
 /// by target name.
-fn executables(root: &Path, args: &[&str]) -> Result<Vec<(String, PathBuf)>> {
+fn executables(root: &Path, args: &[&str]) -> Result<Vec<(String, Executable)>> {
     let output = Command::new(cargo_program())
         .current_dir(root)
         .args(args)
@@ -168,19 +180,44 @@ fn executables(root: &Path, args: &[&str]) -> Result<Vec<(String, PathBuf)>> {
         bail!("`cargo {}` failed ({})", args.join(" "), output.status);
     }
     let mut found = Vec::new();
+    let mut libraries = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let (Some(name), Some(executable)) = (
-            message["target"]["name"].as_str(),
-            message["executable"].as_str(),
-        ) else {
+        let in_workspace = message["package_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("path+file://"));
+        let Some(name) = message["target"]["name"].as_str() else {
             continue;
         };
-        found.push((name.to_owned(), PathBuf::from(executable)));
+        if let Some(executable) = message["executable"].as_str() {
+            found.push((name.to_owned(), PathBuf::from(executable)));
+        } else if in_workspace {
+            libraries.extend(library_dep_info(&message));
+        }
     }
-    Ok(found)
+    Ok(found
+        .into_iter()
+        .map(|(name, path)| {
+            let mut dep_infos = vec![dep_info(&path)];
+            dep_infos.extend(libraries.iter().cloned());
+            (name, Executable { path, dep_infos })
+        })
+        .collect())
+}
+
+/// rustc's dep-info of a library artifact: `deps/libfoo-HASH.rlib` has
+/// `deps/foo-HASH.d` beside it. Build scripts have none that matters.
+fn library_dep_info(message: &serde_json::Value) -> Option<PathBuf> {
+    let kinds = message["target"]["kind"].as_array()?;
+    if kinds.iter().any(|k| k == "custom-build") {
+        return None;
+    }
+    let file = PathBuf::from(message["filenames"].as_array()?.first()?.as_str()?);
+    let stem = file.file_stem()?.to_str()?;
+    let crate_and_hash = stem.strip_prefix("lib").unwrap_or(stem);
+    Some(file.with_file_name(format!("{crate_and_hash}.d")))
 }
 
 /// An executable's dep-info file, beside it.
@@ -217,11 +254,11 @@ fn other_models(keep: Option<&Server>) -> Vec<String> {
 
 /// Every bench id, in the order criterion runs them.
 pub fn bench_ids(built: &Built) -> Result<Vec<String>> {
-    let output = Command::new(&built.bench)
+    let output = Command::new(&built.bench.path)
         .args(["--bench", "--list"])
         .stderr(Stdio::null())
         .output()
-        .with_context(|| format!("cannot run {}", built.bench.display()))?;
+        .with_context(|| format!("cannot run {}", built.bench.path.display()))?;
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| line.strip_suffix(": benchmark"))
@@ -247,7 +284,7 @@ pub fn expected(kind: Kind, built: &Built) -> Result<Vec<Expected>> {
                 packages.extend(model.map(|m| package_of(m).to_owned()));
                 units.push(Expected {
                     unit: fingerprint::Unit {
-                        dep_infos: vec![dep_info(&built.bench)],
+                        dep_infos: built.bench.dep_infos.clone(),
                         packages,
                         leave_out: other_models(model),
                         ..fingerprint::Unit::default()
@@ -268,10 +305,11 @@ pub fn expected(kind: Kind, built: &Built) -> Result<Vec<Expected>> {
                     units.push(Expected {
                         id: format!("{check}/{}", model.name),
                         unit: fingerprint::Unit {
-                            dep_infos: vec![
-                                dep_info(built.test(package, test)?),
-                                built.bin_dep_info(binary_of(model)),
-                            ],
+                            dep_infos: [
+                                built.test(package, test)?.dep_infos.clone(),
+                                vec![built.bin_dep_info(binary_of(model))],
+                            ]
+                            .concat(),
                             packages: vec![package.to_owned()],
                             settings: settings(check),
                             ..fingerprint::Unit::default()
@@ -282,7 +320,7 @@ pub fn expected(kind: Kind, built: &Built) -> Result<Vec<Expected>> {
             units.push(Expected {
                 id: "fuzz".to_owned(),
                 unit: fingerprint::Unit {
-                    dep_infos: vec![dep_info(built.test("protocol", "fuzz")?)],
+                    dep_infos: built.test("protocol", "fuzz")?.dep_infos.clone(),
                     packages: vec!["protocol".to_owned()],
                     settings: settings("fuzz"),
                     ..fingerprint::Unit::default()
