@@ -1,7 +1,7 @@
 //! # Model 03: a Tokio task per connection
 //!
 //! Each connection gets a *task*: a future that Tokio polls when its socket
-//! is ready, on a small pool of worker threads (one per core by default).
+//! is ready, on a few worker threads (`--workers`: one per core by default).
 //! A task waiting for bytes is not a blocked thread, only a few hundred
 //! bytes of state in a queue, so a server holds tens of thousands of idle
 //! connections in the memory 02 spends on a few hundred threads. Waiting
