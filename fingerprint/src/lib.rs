@@ -315,8 +315,22 @@ impl Workspace {
         })
     }
 
+    /// The workspace packages `package` is built from, itself included
+    /// (02's includes 01's, whose connection code it runs).
+    pub fn workspace_closure(&self, package: &str) -> anyhow::Result<BTreeSet<String>> {
+        let (closure, _) = self.closure(&[package.to_owned()])?;
+        Ok(closure)
+    }
+
     /// `name@version` of every external crate the packages depend on.
     fn external_crates(&self, packages: &[String]) -> anyhow::Result<BTreeSet<String>> {
+        let (_, crates) = self.closure(packages)?;
+        Ok(crates)
+    }
+
+    /// The workspace packages and the external crates (`name@version`)
+    /// that `packages` are built from (dev-dependencies left out).
+    fn closure(&self, packages: &[String]) -> anyhow::Result<(BTreeSet<String>, BTreeSet<String>)> {
         let mut todo: Vec<&String> = Vec::new();
         for name in packages {
             let id = self
@@ -328,17 +342,24 @@ impl Workspace {
             todo.push(id);
         }
         let mut seen: BTreeSet<&String> = BTreeSet::new();
+        let mut workspace = BTreeSet::new();
         let mut crates = BTreeSet::new();
         while let Some(id) = todo.pop() {
             if !seen.insert(id) {
                 continue;
             }
-            if let Some((name, version, true)) = self.packages.get(id) {
-                crates.insert(format!("{name}@{version}"));
+            match self.packages.get(id) {
+                Some((name, version, true)) => {
+                    crates.insert(format!("{name}@{version}"));
+                }
+                Some((name, _, false)) => {
+                    workspace.insert(name.clone());
+                }
+                None => {}
             }
             todo.extend(self.depends_on.get(id).into_iter().flatten());
         }
-        Ok(crates)
+        Ok((workspace, crates))
     }
 }
 
@@ -570,5 +591,11 @@ mod tests {
             !crates.iter().any(|c| c.starts_with("criterion@")),
             "dev-dependencies are not measured: {crates:?}"
         );
+        let pool = workspace.workspace_closure("thread-pool").unwrap();
+        assert!(
+            pool.contains("single-thread"),
+            "02 runs 01's code: {pool:?}"
+        );
+        assert!(!pool.contains("async-tokio"), "{pool:?}");
     }
 }

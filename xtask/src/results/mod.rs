@@ -80,7 +80,7 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
     let mut stale = suite_stale(&folder, &built.target, &workspace)?;
     let mut expected_by_kind = BTreeMap::new();
     for kind in Kind::ALL {
-        let expected = units::expected(kind, &built)?;
+        let expected = units::expected(kind, &built, &workspace)?;
         let stored = Store::read(&folder, kind)?;
         stale.extend(stale_units(kind, &expected, &stored, &workspace)?);
         expected_by_kind.insert(kind.name(), (kind, expected, stored));

@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
+use fingerprint::Workspace;
 use registry::{Launch, Server};
 
 use super::store::Kind;
@@ -241,15 +242,21 @@ fn binary_of(server: &Server) -> &'static str {
     }
 }
 
-/// The folders of the Rust models other than `keep` (none kept: all).
-fn other_models(keep: Option<&Server>) -> Vec<String> {
+/// The folders of the Rust models that `keep` is not built from (none
+/// kept: all of them): what a binary linking every model compiles but a
+/// result about `keep` does not run. 02 is built from 01's folder too.
+fn other_models(keep: Option<&Server>, workspace: &Workspace) -> Result<Vec<String>> {
+    let kept = match keep {
+        Some(server) => workspace.workspace_closure(package_of(server))?,
+        None => Default::default(),
+    };
     let mut dirs: Vec<String> = registry::SERVERS
         .iter()
-        .filter(|s| s.is_rust_model() && keep.is_none_or(|k| k.dir != s.dir))
+        .filter(|s| s.is_rust_model() && !kept.contains(package_of(s)))
         .map(|s| s.dir.to_owned())
         .collect();
     dirs.dedup();
-    dirs
+    Ok(dirs)
 }
 
 /// Every bench id, in the order criterion runs them.
@@ -274,7 +281,7 @@ fn model_of_bench(id: &str) -> Option<&'static Server> {
 }
 
 /// Every result of `kind` to have.
-pub fn expected(kind: Kind, built: &Built) -> Result<Vec<Expected>> {
+pub fn expected(kind: Kind, built: &Built, workspace: &Workspace) -> Result<Vec<Expected>> {
     let mut units = Vec::new();
     match kind {
         Kind::Bench => {
@@ -286,7 +293,7 @@ pub fn expected(kind: Kind, built: &Built) -> Result<Vec<Expected>> {
                     unit: fingerprint::Unit {
                         dep_infos: built.bench.dep_infos.clone(),
                         packages,
-                        leave_out: other_models(model),
+                        leave_out: other_models(model, workspace)?,
                         ..fingerprint::Unit::default()
                     },
                     id,
@@ -334,7 +341,7 @@ pub fn expected(kind: Kind, built: &Built) -> Result<Vec<Expected>> {
                     unit: fingerprint::Unit {
                         dep_infos: vec![built.bin_dep_info("anatomy")],
                         packages: vec!["anatomy".to_owned()],
-                        leave_out: other_models(Some(model)),
+                        leave_out: other_models(Some(model), workspace)?,
                         ..fingerprint::Unit::default()
                     },
                 });
@@ -577,9 +584,16 @@ mod tests {
             Some("02-per-connection")
         );
         assert!(model_of_bench("protocol/work").is_none());
-        let others = other_models(Some(&registry::THREAD_PER_CONNECTION));
+        let workspace = Workspace::read(&crate::starter::repository_root()).unwrap();
+        let others = other_models(Some(&registry::THREAD_PER_CONNECTION), &workspace).unwrap();
         assert!(!others.contains(&"02-thread-pool".to_owned()), "{others:?}");
+        assert!(
+            !others.contains(&"01-single-thread".to_owned()),
+            "02 runs 01's connection code: {others:?}"
+        );
         assert!(others.contains(&"03-async-tokio".to_owned()));
+        let all = other_models(None, &workspace).unwrap();
+        assert!(all.contains(&"01-single-thread".to_owned()), "{all:?}");
     }
 
     #[test]
