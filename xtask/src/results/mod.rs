@@ -62,6 +62,17 @@ struct Stale {
     took_s: Option<f64>,
 }
 
+impl Stale {
+    /// The suite's steps in parentheses, or nothing for the other kinds.
+    fn steps_text(&self) -> String {
+        if self.steps.is_empty() {
+            return String::new();
+        }
+        let names: Vec<&str> = self.steps.iter().map(|s| s.name()).collect();
+        format!(" ({})", names.join(", "))
+    }
+}
+
 /// Runs `action`; `Ok(false)` when `check` found something stale.
 pub fn results(root: &Path, action: Action) -> Result<bool> {
     if let Action::Plan {
@@ -342,19 +353,7 @@ fn report_check(stale: &[Stale]) {
         return;
     }
     for entry in stale {
-        let steps = if entry.steps.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({})",
-                entry
-                    .steps
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
+        let steps = entry.steps_text();
         println!("STALE {} {}{steps}:", entry.kind, entry.id);
         for why in entry.why.iter().take(8) {
             println!("    {why}");
@@ -385,19 +384,7 @@ fn report_plan(stale: &[Stale]) {
                 "never timed".to_owned()
             }
         };
-        let steps = if entry.steps.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({})",
-                entry
-                    .steps
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
+        let steps = entry.steps_text();
         let took = if entry.took_s.is_some() {
             format!("{took} last time")
         } else {
