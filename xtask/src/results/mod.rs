@@ -140,14 +140,10 @@ fn suite_stale(folder: &Path, target: &Path, workspace: &Workspace) -> Result<Ve
             None
         }
     };
-    let schedule = Schedule::new(false);
     let mut stale = Vec::new();
     for server in &registry::SERVERS {
         let now = workspace.inputs(&fingerprint::Unit::suite(server, target))?;
-        let steps: Vec<Step> = Step::ALL
-            .into_iter()
-            .filter(|&step| !schedule.for_server(server, &[step]).is_empty())
-            .collect();
+        let steps = steps_of(server);
         let mut entry = Stale {
             kind: "suite",
             id: server.name.to_owned(),
@@ -416,7 +412,6 @@ fn everything(
 ) -> Result<Vec<Stale>> {
     let suite = Results::read(&folder.join("suite.json")).ok();
     let mut all = Vec::new();
-    let schedule = Schedule::new(false);
     for server in &registry::SERVERS {
         let took: f64 = suite
             .iter()
@@ -427,10 +422,7 @@ fn everything(
         all.push(Stale {
             kind: "suite",
             id: server.name.to_owned(),
-            steps: Step::ALL
-                .into_iter()
-                .filter(|&step| !schedule.for_server(server, &[step]).is_empty())
-                .collect(),
+            steps: steps_of(server).into_iter().collect(),
             why: vec!["--all".to_owned()],
             took_s: (took > 0.0).then_some(took),
         });
@@ -557,16 +549,23 @@ fn refresh(
 /// the suite runs once, whole (which also rewrites a suite.json of an
 /// older version, which a partial rerun cannot merge into).
 fn whole_suite(stale: &[&Stale]) -> bool {
-    let schedule = Schedule::new(false);
     registry::SERVERS.iter().all(|server| {
         stale.iter().any(|entry| {
             entry.id == server.name
-                && Step::ALL
-                    .into_iter()
-                    .filter(|&step| !schedule.for_server(server, &[step]).is_empty())
-                    .all(|step| entry.steps.contains(&step))
+                && steps_of(server)
+                    .iter()
+                    .all(|step| entry.steps.contains(step))
         })
     })
+}
+
+/// The suite's steps `server` takes part in, as the full schedule runs it.
+fn steps_of(server: &registry::Server) -> Vec<Step> {
+    let schedule = Schedule::new(false);
+    Step::ALL
+        .into_iter()
+        .filter(|&step| !schedule.for_server(server, &[step]).is_empty())
+        .collect()
 }
 
 /// `loadtest suite` with `args` (none: everything; `--only S --steps …`:
