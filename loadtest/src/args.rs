@@ -10,6 +10,7 @@ use clap::Args;
 use clap::builder::TypedValueParser as _;
 use common::parse_duration;
 
+use crate::affinity::Cores;
 use crate::spec::{self, Length, LoadSpec, Mix, Stall};
 
 /// `loadtest run`: open N connections, handshake, send requests, measure.
@@ -119,6 +120,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
 
+    /// Run the client processes only on these CPUs (e.g. 0, or 0-1): with
+    /// the server pinned to others (`taskset -c 1 …`), the kernel's
+    /// scheduler no longer decides which side gets a core
+    #[arg(long, value_name = "CPUS")]
+    pub tester_cores: Option<Cores>,
+
     /// Print the result as one JSON object on standard output (the table
     /// goes to standard error)
     #[arg(long)]
@@ -150,6 +157,7 @@ impl RunArgs {
             server_pids: self.server_pids.clone(),
             processes: self.processes,
             model: self.model.clone(),
+            tester_cores: self.tester_cores.clone(),
         }
     }
 }

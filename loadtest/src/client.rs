@@ -458,29 +458,52 @@ async fn send_requests(
             // The next request is due while answers are awaited.
             _ = sleep_until(next.unwrap_or(oldest.sent)), if room_for_more && next.is_some() => continue,
         };
-        let line = match answer {
+        let mut line = match answer {
             Ok(Ok(line)) => line,
             Ok(Err(failure)) => return Err(Ended::by(failure, in_flight.len())),
             Err(_) => return Err(Ended::by(Failure::Timeout, in_flight.len())),
         };
         let answered = Instant::now();
-        let was_full = in_flight.len() == window;
-        in_flight.pop_front();
-        if is_final_line(&line) {
-            return Err(Ended {
-                failure: Failure::ClosedByServer,
-                unanswered: in_flight.len() as u64 + 1,
-                final_line: Some(line),
-            });
-        }
-        if let Err(failure) = check(&line, oldest.kind, shared) {
-            return Err(Ended::by(failure, in_flight.len()));
-        }
-        record(&oldest, answered, start, shared);
-        if was_full {
-            unblocked = answered;
+        // Every answer the last read brought is taken before the window is
+        // refilled: the refill then goes out in one write, and a pipelined
+        // connection makes a few system calls per window, not per request.
+        loop {
+            let was_full = in_flight.len() == window;
+            take_answer(line, &mut in_flight, answered, start, shared)?;
+            if was_full {
+                unblocked = answered;
+            }
+            match conn.buffered_line() {
+                Some(Ok(next)) => line = next,
+                Some(Err(failure)) => return Err(Ended::by(failure, in_flight.len())),
+                None => break,
+            }
         }
     }
+}
+
+/// Matches one answer to the oldest request in flight, checks and records
+/// it. A final line (`BYE`, `ERR idle timeout`) ends the connection.
+fn take_answer(
+    line: String,
+    in_flight: &mut VecDeque<InFlight>,
+    answered: Instant,
+    start: Instant,
+    shared: &Shared,
+) -> Result<(), Ended> {
+    let oldest = in_flight.pop_front();
+    if is_final_line(&line) {
+        return Err(Ended {
+            failure: Failure::ClosedByServer,
+            unanswered: in_flight.len() as u64 + u64::from(oldest.is_some()),
+            final_line: Some(line),
+        });
+    }
+    // An answer with no request waiting for it is not an answer.
+    let oldest = oldest.ok_or(Ended::by(Failure::WrongAnswer, 0))?;
+    check(&line, oldest.kind, shared).map_err(|failure| Ended::by(failure, in_flight.len()))?;
+    record(&oldest, answered, start, shared);
+    Ok(())
 }
 
 /// When each request of one connection is meant to go out.
@@ -604,12 +627,19 @@ impl Conn {
             .map_err(|_| Failure::Timeout)?
     }
 
+    /// A line already read from the socket, if a whole one is waiting:
+    /// no system call.
+    fn buffered_line(&mut self) -> Option<Result<String, Failure>> {
+        let line = self.framer.next_line()?;
+        Some(line.map_err(|_| Failure::WrongAnswer).and_then(|range| {
+            String::from_utf8(self.framer.line(range).to_vec()).map_err(|_| Failure::WrongAnswer)
+        }))
+    }
+
     async fn next_line(&mut self) -> Result<String, Failure> {
         loop {
-            if let Some(line) = self.framer.next_line() {
-                let range = line.map_err(|_| Failure::WrongAnswer)?;
-                return String::from_utf8(self.framer.line(range).to_vec())
-                    .map_err(|_| Failure::WrongAnswer);
+            if let Some(line) = self.buffered_line() {
+                return line;
             }
             self.stream
                 .readable()

@@ -9,6 +9,9 @@
 //! # Layout
 //!
 //! - [`args`]: the flags of `run` and the `--mix` syntax.
+//! - [`affinity`]: pinning the tester and the server to their own cores.
+//! - [`cost`]: what one request cost each side (CPU, system calls,
+//!   context switches).
 //! - [`spec`]: what a run does, as plain data (built from the flags, or by
 //!   the suite).
 //! - [`plan`]: dividing the connections over processes and source addresses.
@@ -25,8 +28,10 @@
 //!   stored data, tables, charts, prose). It uses the modules above; none of
 //!   them uses it.
 
+pub mod affinity;
 pub mod args;
 pub mod client;
+pub mod cost;
 pub mod doctor;
 pub mod hlog;
 pub mod metrics;

@@ -17,7 +17,9 @@ use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::affinity;
 use crate::client::{Cues, Progress, Reporter, run_share};
+use crate::cost::{Cpu, PerRequest, SyscallCounter};
 use crate::doctor::{self, Machine};
 use crate::metrics::{Interval, Measured};
 use crate::plan::{Share, Split};
@@ -36,11 +38,15 @@ pub enum WorkerMessage {
     Ready {
         /// Counts at that moment.
         progress: Progress,
-        /// CPU seconds the worker has used so far.
-        cpu_s: f64,
+        /// CPU the worker has used so far.
+        cpu: Cpu,
     },
     /// The requests are done; the connections stay open until `close`.
-    RequestsDone,
+    RequestsDone {
+        /// CPU the worker has used so far: less what it had used when
+        /// ready, the request phase's.
+        cpu: Cpu,
+    },
     /// A latency-over-time interval of the request phase is over.
     Interval {
         /// Which interval (0: the first).
@@ -52,8 +58,8 @@ pub enum WorkerMessage {
     Result {
         /// The measurements.
         measured: Box<Measured>,
-        /// CPU seconds the worker has used in all.
-        cpu_s: f64,
+        /// CPU the worker has used in all.
+        cpu: Cpu,
     },
 }
 
@@ -86,26 +92,29 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
         .shares
         .iter()
         .enumerate()
-        .map(|(index, share)| Worker::start(index, share, messages.clone()))
+        .map(|(index, share)| {
+            Worker::start(index, share, args.tester_cores.as_ref(), messages.clone())
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     drop(messages);
 
     let bar = progress_bar(args.connections as u64);
     let mut progress = vec![Progress::default(); workers.len()];
     let mut ready = 0;
-    // CPU the workers spent on the requests alone (not on connecting).
-    let mut request_cpu = 0.0;
+    // CPU each worker had used when ready: what it used after that is
+    // the request phase's.
+    let mut cpu_when_ready = vec![Cpu::default(); workers.len()];
     while ready < workers.len() {
         let (index, message) = next_message(&inbox)?;
         match message {
             WorkerMessage::Progress(p) => progress[index] = p,
-            WorkerMessage::Ready { progress: p, cpu_s } => {
+            WorkerMessage::Ready { progress: p, cpu } => {
                 progress[index] = p;
-                request_cpu -= cpu_s;
+                cpu_when_ready[index] = cpu;
                 ready += 1;
             }
             WorkerMessage::Interval { .. }
-            | WorkerMessage::RequestsDone
+            | WorkerMessage::RequestsDone { .. }
             | WorkerMessage::Result { .. } => {
                 bail!("worker {index} measured requests before it was told to start")
             }
@@ -127,7 +136,18 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     if let Some(at) = args.start_at {
         wait_until_wall_clock(at, &bar);
     }
+    // System calls are counted from just before `go` to the last answer,
+    // on each side (when perf can count them).
+    let worker_pids: Vec<u32> = workers.iter().map(Worker::pid).collect();
+    let mut tester_syscalls = SyscallCounter::attach(&worker_pids);
+    let mut server_syscalls = SyscallCounter::attach(&args.server_pids);
+    for counter in [&mut tester_syscalls, &mut server_syscalls] {
+        if counter.as_mut().is_some_and(|c| !c.enable()) {
+            *counter = None;
+        }
+    }
     let requests_start = sample_or_note_exit(args, &mut exited_at);
+    let server_cpu_start = Cpu::of_processes(&args.server_pids);
     let mut thread_watch = Some(ThreadWatch::start(args.server_pids.clone()));
     let go = Instant::now();
     let started_at = unix_now();
@@ -144,6 +164,9 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     let mut duration = None;
     let mut watched = None;
     let mut requests_end = None;
+    let mut server_cpu_end = None;
+    let mut syscalls = (None, None);
+    let mut request_cpu = Cpu::default();
     while results < workers.len() {
         let (index, message) = next_message(&inbox)?;
         match message {
@@ -151,12 +174,18 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
                 progress[index] = p
             }
             WorkerMessage::Interval { index, interval } => live.add(index, &interval),
-            WorkerMessage::RequestsDone => {
+            WorkerMessage::RequestsDone { cpu } => {
+                request_cpu = request_cpu.plus(&cpu.since(&cpu_when_ready[index]));
                 done += 1;
                 if done == workers.len() {
                     // Every connection is still open: the server's figures
                     // now are those of the request phase's end.
                     duration = Some(go.elapsed());
+                    server_cpu_end = Cpu::of_processes(&args.server_pids);
+                    syscalls = (
+                        server_syscalls.take().and_then(SyscallCounter::finish),
+                        tester_syscalls.take().and_then(SyscallCounter::finish),
+                    );
                     let seen = thread_watch
                         .take()
                         .map(ThreadWatch::stop)
@@ -170,11 +199,9 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
                 }
             }
             WorkerMessage::Result {
-                measured: theirs,
-                cpu_s,
+                measured: theirs, ..
             } => {
                 measured.merge(&theirs);
-                request_cpu += cpu_s;
                 results += 1;
             }
         }
@@ -193,7 +220,7 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
 
     let server = match (before, loaded, requests_start, requests_end) {
         (Some(before), Some(loaded), Some(requests_start), Some(requests_end)) => {
-            Some(ServerReport::new(
+            let mut report = ServerReport::new(
                 &ServerSamples {
                     before,
                     loaded,
@@ -205,18 +232,32 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
                 kernel_loaded
                     .zip(kernel_before)
                     .map(|(l, b)| l.saturating_sub(b)),
-            ))
+            );
+            if let Some((start, end)) = server_cpu_start.zip(server_cpu_end) {
+                let spent = Cpu {
+                    switches: report.context_switches,
+                    ..end.since(&start)
+                };
+                report.set_cost(PerRequest::new(&spent, syscalls.0, measured.requests_ok));
+            }
+            Some(report)
         }
         _ => None,
     };
-    let tester = TesterReport::new(
+    let mut tester = TesterReport::new(
         workers.len(),
         tester_cpu,
-        request_cpu,
+        request_cpu.total_s(),
         duration,
         &measured,
         args.open_loop(),
     );
+    tester.cores = args.tester_cores.clone().unwrap_or_else(affinity::allowed);
+    tester.set_cost(PerRequest::new(
+        &request_cpu,
+        syscalls.1,
+        measured.requests_ok,
+    ));
     Ok(Saved {
         format: crate::saved::FORMAT.to_owned(),
         spec: args.clone(),
@@ -435,17 +476,21 @@ impl Worker {
     fn start(
         index: usize,
         share: &Share,
+        cores: Option<&affinity::Cores>,
         messages: mpsc::Sender<(usize, WorkerMessage)>,
     ) -> anyhow::Result<Worker> {
         let exe =
             std::env::current_exe().context("cannot find the loadtest binary to start workers")?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .arg("worker")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("cannot start a client process")?;
+            .stderr(Stdio::inherit());
+        if let Some(cores) = cores {
+            affinity::pin(&mut command, cores);
+        }
+        let mut child = command.spawn().context("cannot start a client process")?;
         let mut stdin = child.stdin.take().context("worker stdin")?;
         let stdout = child.stdout.take().context("worker stdout")?;
         writeln!(stdin, "{}", serde_json::to_string(share)?)
@@ -466,6 +511,10 @@ impl Worker {
             }
         });
         Ok(Worker { child, stdin })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     fn go(&mut self) -> anyhow::Result<()> {
@@ -531,7 +580,7 @@ pub fn worker_main() -> anyhow::Result<()> {
     let measured = runtime.block_on(run_share(share, ToParent, cues));
     say(&WorkerMessage::Result {
         measured: Box::new(measured),
-        cpu_s: cpu_seconds(libc::RUSAGE_SELF),
+        cpu: Cpu::of_this_process(),
     });
     Ok(())
 }
@@ -547,7 +596,7 @@ impl Reporter for ToParent {
     fn ready(&self, progress: Progress) {
         say(&WorkerMessage::Ready {
             progress,
-            cpu_s: cpu_seconds(libc::RUSAGE_SELF),
+            cpu: Cpu::of_this_process(),
         });
     }
 
@@ -559,7 +608,9 @@ impl Reporter for ToParent {
     }
 
     fn requests_done(&self) {
-        say(&WorkerMessage::RequestsDone);
+        say(&WorkerMessage::RequestsDone {
+            cpu: Cpu::of_this_process(),
+        });
     }
 }
 

@@ -14,6 +14,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::affinity::Cores;
+use crate::cost::PerRequest;
 use crate::metrics::Measured;
 use crate::spec::LoadSpec;
 use common::procfs::ProcSample;
@@ -91,6 +93,14 @@ impl Saved {
     /// the request phase is the longest, and the server's side comes from
     /// the first run that sampled it.
     pub fn merge(runs: Vec<Saved>) -> anyhow::Result<Saved> {
+        let cost = merged_tester_cost(&runs);
+        let cores = Cores(
+            runs.iter()
+                .flat_map(|run| run.tester.cores.0.iter().copied())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        );
         let mut runs = runs.into_iter();
         let Some(mut merged) = runs.next() else {
             bail!("nothing to merge: name at least one saved run");
@@ -134,8 +144,30 @@ impl Saved {
             &merged.measured,
             merged.spec.open_loop(),
         );
+        merged.tester.cores = cores;
+        merged.tester.set_cost(cost);
         Ok(merged)
     }
+}
+
+/// The tester's cost per request over several runs: each run's figure
+/// weighted by the requests it answered; `None` if a run lacks one (a
+/// system call count is kept only if every run has one).
+fn merged_tester_cost(runs: &[Saved]) -> Option<PerRequest> {
+    let requests: f64 = runs.iter().map(|r| r.measured.requests_ok as f64).sum();
+    let weighted = |pick: fn(&TesterReport) -> Option<f64>| -> Option<f64> {
+        let mut sum = 0.0;
+        for run in runs {
+            sum += pick(&run.tester)? * run.measured.requests_ok as f64;
+        }
+        (requests > 0.0).then(|| sum / requests)
+    };
+    Some(PerRequest {
+        user_cpu_us: weighted(|t| t.user_cpu_us_per_request)?,
+        kernel_cpu_us: weighted(|t| t.kernel_cpu_us_per_request)?,
+        syscalls: weighted(|t| t.syscalls_per_request),
+        context_switches: weighted(|t| t.context_switches_per_request)?,
+    })
 }
 
 /// The server's side.
@@ -174,6 +206,19 @@ pub struct ServerReport {
     pub kernel_slab_bytes: Option<u64>,
     /// Server processes sampled (summed).
     pub processes: u64,
+    /// Request phase: CPU in user space per answered request (µs).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub user_cpu_us_per_request: Option<f64>,
+    /// Request phase: CPU in the kernel per answered request (µs).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub kernel_cpu_us_per_request: Option<f64>,
+    /// Request phase: system calls per answered request, counted by
+    /// `perf stat`; `null` where perf is missing or not allowed.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub syscalls_per_request: Option<f64>,
+    /// Request phase: context switches per answered request.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub context_switches_per_request: Option<f64>,
 }
 
 /// Samples of the server at the moments the report compares.
@@ -222,7 +267,20 @@ impl ServerReport {
             bytes_per_connection: (connections > 0).then(|| grown / connections),
             kernel_slab_bytes,
             processes: loaded.processes,
+            user_cpu_us_per_request: None,
+            kernel_cpu_us_per_request: None,
+            syscalls_per_request: None,
+            context_switches_per_request: None,
         }
+    }
+
+    /// Sets what one request cost the server.
+    pub fn set_cost(&mut self, cost: Option<PerRequest>) {
+        let Some(cost) = cost else { return };
+        self.user_cpu_us_per_request = Some(cost.user_cpu_us);
+        self.kernel_cpu_us_per_request = Some(cost.kernel_cpu_us);
+        self.syscalls_per_request = cost.syscalls;
+        self.context_switches_per_request = Some(cost.context_switches);
     }
 
     /// The kernel's memory for the server's end of one connection: half
@@ -272,6 +330,23 @@ pub struct TesterReport {
     /// Open loop: 99th percentile of how late requests were sent.
     #[serde(deserialize_with = "Option::deserialize")]
     pub send_lag_p99_us: Option<u64>,
+    /// The CPUs the client processes could run on (pinned with
+    /// `--tester-cores`, else all this process may use): `cpu_share` is of
+    /// these, or of one per process when there are fewer processes.
+    pub cores: Cores,
+    /// Request phase: CPU in user space per answered request (µs).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub user_cpu_us_per_request: Option<f64>,
+    /// Request phase: CPU in the kernel per answered request (µs).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub kernel_cpu_us_per_request: Option<f64>,
+    /// Request phase: system calls per answered request, counted by
+    /// `perf stat`; `null` where perf is missing or not allowed.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub syscalls_per_request: Option<f64>,
+    /// Request phase: context switches per answered request.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub context_switches_per_request: Option<f64>,
 }
 
 impl TesterReport {
@@ -293,6 +368,23 @@ impl TesterReport {
             cpu_share: request_phase_cpu_s
                 / (request_phase.as_secs_f64() * processes as f64).max(1e-9),
             send_lag_p99_us: open_loop.then(|| measured.send_lag.summary().p99),
+            cores: Cores(Vec::new()),
+            user_cpu_us_per_request: None,
+            kernel_cpu_us_per_request: None,
+            syscalls_per_request: None,
+            context_switches_per_request: None,
         }
+    }
+
+    /// Sets what one request cost the tester, and its CPU share as a share
+    /// of the cores it could use (a process uses one core at most).
+    pub fn set_cost(&mut self, cost: Option<PerRequest>) {
+        let usable = self.cores.0.len().clamp(1, self.processes.max(1));
+        self.cpu_share *= self.processes.max(1) as f64 / usable as f64;
+        let Some(cost) = cost else { return };
+        self.user_cpu_us_per_request = Some(cost.user_cpu_us);
+        self.kernel_cpu_us_per_request = Some(cost.kernel_cpu_us);
+        self.syscalls_per_request = cost.syscalls;
+        self.context_switches_per_request = Some(cost.context_switches);
     }
 }

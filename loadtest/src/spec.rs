@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::affinity::Cores;
 use crate::metrics::Kind;
 
 /// New connections per second while ramping up, unless told otherwise.
@@ -91,6 +92,8 @@ pub struct LoadSpec {
     pub processes: usize,
     /// The server's name, copied into the report.
     pub model: Option<String>,
+    /// The CPUs the client processes may run on; `None`: any.
+    pub tester_cores: Option<Cores>,
 }
 
 impl LoadSpec {
@@ -116,6 +119,7 @@ impl LoadSpec {
             server_pids: Vec::new(),
             processes: 1,
             model: None,
+            tester_cores: None,
         }
     }
 

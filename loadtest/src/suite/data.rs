@@ -268,6 +268,10 @@ pub mod fixtures {
                 bytes_per_connection: Some(1500),
                 kernel_slab_bytes: Some(0),
                 processes: 1,
+                user_cpu_us_per_request: Some(1.0),
+                kernel_cpu_us_per_request: Some(4.0),
+                syscalls_per_request: Some(3.0),
+                context_switches_per_request: Some(0.1),
             }),
             listen_overflows: Some(0),
             tester: TesterReport {
@@ -277,6 +281,11 @@ pub mod fixtures {
                 cpu_us_per_request: Some(5.0),
                 cpu_share: 0.2,
                 send_lag_p99_us: Some(100),
+                cores: crate::affinity::Cores(vec![0]),
+                user_cpu_us_per_request: Some(1.0),
+                kernel_cpu_us_per_request: Some(4.0),
+                syscalls_per_request: Some(0.5),
+                context_switches_per_request: Some(0.01),
             },
             warnings: Vec::new(),
         };
