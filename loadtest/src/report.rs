@@ -291,6 +291,24 @@ impl Report {
     }
 }
 
+/// One side's cost per request, in words; `None` when nothing was
+/// answered.
+fn cost_line(
+    user_us: Option<f64>,
+    kernel_us: Option<f64>,
+    syscalls: Option<f64>,
+    switches: Option<f64>,
+) -> Option<String> {
+    let (user_us, kernel_us) = user_us.zip(kernel_us)?;
+    let syscalls = syscalls.map_or("system calls not counted (needs perf)".to_owned(), |n| {
+        format!("{n:.2} system calls")
+    });
+    Some(format!(
+        "{user_us:.2} µs user + {kernel_us:.2} µs kernel CPU, {syscalls}, {:.2} context switches",
+        switches.unwrap_or(0.0)
+    ))
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let model = self.model.as_deref().unwrap_or("server");
@@ -404,12 +422,13 @@ impl fmt::Display for Report {
                     server.threads_added()
                 )?;
             }
-            if self.requests_ok > 0 {
-                writeln!(
-                    f,
-                    "             {:.2} context switches per request",
-                    server.context_switches as f64 / self.requests_ok as f64
-                )?;
+            if let Some(cost) = cost_line(
+                server.user_cpu_us_per_request,
+                server.kernel_cpu_us_per_request,
+                server.syscalls_per_request,
+                server.context_switches_per_request,
+            ) {
+                writeln!(f, "             per request: {cost}")?;
             }
             if let Some(per) = server.bytes_per_connection {
                 writeln!(f, "             {per} bytes of RSS per connection")?;
@@ -436,11 +455,20 @@ impl fmt::Display for Report {
         if let Some(per) = self.tester.cpu_us_per_request {
             let _ = write!(tester, ", {per:.1} µs CPU per request");
         }
+        let _ = write!(tester, " (CPUs {})", self.tester.cores);
         writeln!(f)?;
         writeln!(f, "{tester}")?;
+        if let Some(cost) = cost_line(
+            self.tester.user_cpu_us_per_request,
+            self.tester.kernel_cpu_us_per_request,
+            self.tester.syscalls_per_request,
+            self.tester.context_switches_per_request,
+        ) {
+            writeln!(f, "             per request: {cost}")?;
+        }
         writeln!(
             f,
-            "note         client and server share this machine's cores"
+            "note         client and server share this machine's cores unless pinned apart"
         )?;
         for warning in &self.warnings {
             writeln!(f, "WARNING      {warning}")?;

@@ -52,6 +52,15 @@ fn errors(report: &Value, kind: &str) -> u64 {
     report["errors"][kind].as_u64().unwrap()
 }
 
+/// Whether `perf stat` can count system calls here (it needs the binary
+/// and the permission to read tracepoints).
+fn perf_works() -> bool {
+    Command::new("perf")
+        .args(["stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "true"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
 #[test]
 fn a_closed_loop_run_reports_the_json_contract() {
     let server = start_03(CommonArgs::default());
@@ -125,6 +134,23 @@ fn a_closed_loop_run_reports_the_json_contract() {
         assert!(server_side.get(field).is_some(), "server.{field}");
     }
     assert_eq!(report["tester"]["processes"], 1);
+    assert!(!report["tester"]["cores"].as_array().unwrap().is_empty());
+    // What one request cost each side: CPU always; system calls when perf
+    // can count them (else null, never a zero).
+    let perf = perf_works();
+    for side in ["server", "tester"] {
+        let costs = &report[side];
+        let cpu = costs["user_cpu_us_per_request"].as_f64().unwrap()
+            + costs["kernel_cpu_us_per_request"].as_f64().unwrap();
+        assert!(cpu > 0.0, "{side}: {costs}");
+        assert!(costs["context_switches_per_request"].is_f64(), "{side}");
+        let syscalls = &costs["syscalls_per_request"];
+        if perf {
+            assert!(syscalls.as_f64().unwrap() >= 1.0, "{side}: {syscalls}");
+        } else {
+            assert!(syscalls.is_null(), "{side}: {syscalls}");
+        }
+    }
     assert!(report["latency_us"].get("request_uncorrected").is_none());
     server.stop();
 }

@@ -9,7 +9,7 @@
 
 use registry::Step;
 
-pub use loadtest::suite::capacity::{Point, echo_p99, judge};
+pub use loadtest::suite::capacity::{Point, echo_p99, judge, verdict};
 use loadtest::suite::data::{Results, Run};
 use loadtest::suite::schedule::CAPACITY_P99_BOUND_US;
 
@@ -72,9 +72,13 @@ impl Capacity<'_> {
     }
 }
 
-/// Every sweep of `step` in the results, in the order they ran.
+/// Every sweep of `step` in the results, in the order they ran. Each
+/// rate is judged on all its tries together ([`verdict`]: the median of
+/// those the tester did not limit), the rates in ascending order.
 pub fn capacities(results: &Results, step: Step) -> Vec<Capacity<'_>> {
     let mut sweeps: Vec<Capacity> = Vec::new();
+    // Each sweep's runs, grouped by rate.
+    let mut tries: Vec<Vec<(f64, Vec<&Run>)>> = Vec::new();
     for run in results.of(step) {
         let flags = run.server_flags.join(" ");
         let index = sweeps
@@ -90,24 +94,27 @@ pub fn capacities(results: &Results, step: Step) -> Vec<Capacity<'_>> {
                     sustained: None,
                     stopped: None,
                 });
+                tries.push(Vec::new());
                 sweeps.len() - 1
             });
-        let sweep = &mut sweeps[index];
-        // A second try at the rate where the sweep stopped replaces the
-        // first: the suite retries a failure once before believing it.
-        let retry = sweep
-            .stopped
-            .as_ref()
-            .is_some_and(|(stopped, _)| stopped.rate == run.rate);
-        if sweep.stopped.is_some() && !retry {
-            continue; // a point past the stop (from an older, longer sweep)
+        let rate = run.rate.unwrap_or(0.0);
+        match tries[index].iter_mut().find(|(r, _)| *r == rate) {
+            Some((_, runs)) => runs.push(run),
+            None => tries[index].push((rate, vec![run])),
         }
-        match judge(run) {
-            Point::Sustained => {
+    }
+    for (sweep, mut rates) in sweeps.iter_mut().zip(tries) {
+        rates.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, runs) in rates {
+            let Some((point, run)) = verdict(&runs) else {
+                continue;
+            };
+            if point.sustained() {
                 sweep.sustained = Some(run);
-                sweep.stopped = None;
+            } else {
+                sweep.stopped = Some((run, point));
+                break;
             }
-            point => sweep.stopped = Some((run, point)),
         }
     }
     sweeps
@@ -159,10 +166,11 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_that_passes_on_its_retry_does_not_end_the_sweep() {
-        let mut results = sweep(&[500, 25_000, 900, 25_000, 30_000]);
-        // Rates 1000, 2000 (fails), 2000 again (passes), 3000 (fails), 3000.
-        let rates = [1000.0, 2000.0, 2000.0, 3000.0, 3000.0];
+    fn a_rate_near_the_knee_is_judged_on_the_median_of_its_tries() {
+        let mut results = sweep(&[500, 25_000, 900, 800, 25_000, 30_000, 900]);
+        // 1000 once; 2000 three times (fails, passes, passes); 3000 three
+        // times (fails, fails, passes).
+        let rates = [1000.0, 2000.0, 2000.0, 2000.0, 3000.0, 3000.0, 3000.0];
         for (run, rate) in results.runs.iter_mut().zip(rates) {
             run.rate = Some(rate);
         }
@@ -170,10 +178,9 @@ mod tests {
         assert_eq!(found[0].figure(), "2000");
         assert_eq!(
             found[0].stopped.as_ref().unwrap().1,
-            Point::OverBound(30_000)
+            Point::OverBound(25_000),
+            "the median of 900, 25 ms and 30 ms"
         );
-        assert!(Point::OverBound(1).worth_a_retry());
-        assert!(!Point::TesterLimited(String::new()).worth_a_retry());
     }
 
     #[test]

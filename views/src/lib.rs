@@ -15,6 +15,8 @@
 //! - [`tables`]: the Markdown tables, and the footer under each.
 //! - [`charts`]: the SVG charts (plotters, no system fonts needed).
 //! - [`prose`]: sentences computed from the tables.
+//! - [`spread`]: medians with their range, and the rule for naming an
+//!   order between two servers.
 //! - [`claims`]: the popular posts' claims, each with a computed verdict.
 
 pub mod capacity;
@@ -22,6 +24,7 @@ pub mod charts;
 pub mod claims;
 pub mod format;
 pub mod prose;
+pub mod spread;
 pub mod tables;
 
 use std::fs;

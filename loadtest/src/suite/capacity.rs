@@ -31,12 +31,66 @@ impl Point {
     pub fn sustained(&self) -> bool {
         *self == Point::Sustained
     }
+}
 
-    /// Whether a second try at the same rate could say otherwise: the
-    /// server's own failures can be a passing stall; a tester that fell
-    /// behind would only fall behind again.
-    pub fn worth_a_retry(&self) -> bool {
-        matches!(self, Point::OverBound(_) | Point::Errors(_))
+/// A rate is measured this many times (not counting tries the tester
+/// could not offer) when one run does not settle it.
+pub const RUNS_NEAR_THE_KNEE: usize = 3;
+/// At most this many tries of one rate, counting those the tester limited.
+pub const MOST_TRIES: usize = 5;
+
+/// Whether one run settles its rate at once: nothing failed and the ECHO
+/// p99 stayed under half the bound, far from the knee. Anything else (a
+/// failure, a p99 near or past the bound, a tester that fell behind) is
+/// measured again before the sweep believes it.
+pub fn settled_at_once(run: &Run) -> bool {
+    judge(run).sustained() && echo_p99(run) <= CAPACITY_P99_BOUND_US / 2
+}
+
+/// Whether the runs of one rate so far leave it unsettled: one clear run
+/// settles it; otherwise it wants [`RUNS_NEAR_THE_KNEE`] runs the tester
+/// did not limit, within [`MOST_TRIES`] tries.
+pub fn needs_another(runs: &[&Run]) -> bool {
+    if let [only] = runs {
+        if settled_at_once(only) {
+            return false;
+        }
+    }
+    let judged = runs.iter().filter(|run| report_is_servers(run)).count();
+    judged < RUNS_NEAR_THE_KNEE && runs.len() < MOST_TRIES
+}
+
+fn report_is_servers(run: &Run) -> bool {
+    run.report.tester_limit().is_none()
+}
+
+/// What the runs of one rate show together, and the run it is read from:
+/// the median of the runs the tester did not limit, ordered from sustained
+/// (lowest p99 first) to over the bound to failed. A rate is tester-limited
+/// only when every try was.
+pub fn verdict<'a>(runs: &[&'a Run]) -> Option<(Point, &'a Run)> {
+    let mut judged: Vec<&Run> = runs
+        .iter()
+        .copied()
+        .filter(|run| report_is_servers(run))
+        .collect();
+    if judged.is_empty() {
+        let last = runs.last()?;
+        return Some((judge(last), last));
+    }
+    judged.sort_by_key(|run| severity(&judge(run), run));
+    // With an even count, the worse of the two middle runs.
+    let median = judged[judged.len() / 2];
+    Some((judge(median), median))
+}
+
+/// Orders points from best to worst.
+fn severity(point: &Point, run: &Run) -> (u8, u64) {
+    match point {
+        Point::Sustained => (0, echo_p99(run)),
+        Point::OverBound(p99) => (1, *p99),
+        Point::Errors(count) => (2, *count),
+        Point::TesterLimited(_) => (3, 0),
     }
 }
 
@@ -94,7 +148,35 @@ mod tests {
         );
         assert_eq!(points[2], Point::Errors(10));
         assert_eq!(points[3], Point::OverBound(25_000));
-        assert!(Point::OverBound(1).worth_a_retry());
-        assert!(!Point::TesterLimited(String::new()).worth_a_retry());
+    }
+
+    #[test]
+    fn a_rate_near_the_knee_is_judged_on_the_median_of_three() {
+        let mut results = results_with(&[("03-async-tokio", Step::Capacity, 100, 100); 6]);
+        let p99s = [25_000, 2_000, 30_000, 1_000, 1_000, 1_000];
+        for (run, p99) in results.runs.iter_mut().zip(p99s) {
+            run.report.by_request.get_mut(&Kind::Echo).unwrap().p99 = p99;
+        }
+        results.runs[4].report.tester.cpu_share = 0.95;
+        results.runs[5].report.tester.cpu_share = 0.95;
+        let runs: Vec<&Run> = results.runs.iter().collect();
+        assert!(needs_another(&runs[..1]), "one run over the bound");
+        assert!(!needs_another(&runs[3..4]), "one clear run settles it");
+        assert!(needs_another(&runs[..2]));
+        assert!(!needs_another(&runs[..3]));
+        let (point, median) = verdict(&runs[..3]).unwrap();
+        assert_eq!(point, Point::OverBound(25_000), "two of three over");
+        assert!(std::ptr::eq(median, runs[0]));
+        let (point, _) = verdict(&[runs[1], runs[0], runs[3]]).unwrap();
+        assert_eq!(point, Point::Sustained, "two of three under");
+        // Tries the tester limited are retried and left out of the median.
+        assert!(needs_another(&[runs[4], runs[5]]));
+        let (point, _) = verdict(&[runs[4], runs[0], runs[5]]).unwrap();
+        assert_eq!(point, Point::OverBound(25_000));
+        let (point, _) = verdict(&[runs[4], runs[5]]).unwrap();
+        assert!(
+            matches!(point, Point::TesterLimited(_)),
+            "only when every try was"
+        );
     }
 }

@@ -10,8 +10,9 @@ use anyhow::Context as _;
 use fingerprint::Inputs;
 use serde::{Deserialize, Serialize};
 
-use crate::report::Report;
-use crate::suite::schedule::Schedule;
+use crate::affinity::Pinning;
+use crate::report::{Mode, Report};
+use crate::suite::schedule::{Measurement, Schedule};
 use crate::suite::stamp::Stamp;
 
 /// Which suite measurement a run belongs to (the registry's steps, as
@@ -50,6 +51,13 @@ pub struct Run {
     /// How long the run took, the server's start and stop included (what
     /// `cargo xtask results plan` adds up).
     pub took_s: f64,
+    /// Which round of its comparison (1 for the first; the servers take
+    /// turns round after round). A sweep's rate tried again counts on.
+    pub round: usize,
+    /// The cores the server and the tester were pinned to; `None`: both
+    /// shared every core.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub pinning: Option<Pinning>,
 }
 
 /// A server the suite could not start on this machine, and why.
@@ -98,12 +106,30 @@ impl Results {
         self.runs.iter().filter(move |run| run.step == step)
     }
 
-    /// The run of `server` at `step` with `connections` (or its largest).
+    /// The median round of `server` at `step` with `connections` (or its
+    /// largest): the round whose headline figure ([`Run::headline`]) is
+    /// the median of the rounds', so that every figure quoted from it
+    /// comes from one run.
     pub fn find(&self, server: &str, step: Step, connections: Option<usize>) -> Option<&Run> {
-        self.of(step)
-            .filter(|run| run.server == server)
-            .filter(|run| connections.is_none_or(|c| run.connections == c))
-            .max_by_key(|run| run.connections)
+        let mut rounds = self.rounds(server, step, connections);
+        rounds.sort_by(|a, b| a.headline().total_cmp(&b.headline()));
+        rounds.get(rounds.len().saturating_sub(1) / 2).copied()
+    }
+
+    /// Every round of `server` at `step` with `connections` (or its
+    /// largest), in the step's main setting: pinned where the step is
+    /// pinned and pinned runs exist, else unpinned.
+    pub fn rounds(&self, server: &str, step: Step, connections: Option<usize>) -> Vec<&Run> {
+        let of_server: Vec<&Run> = self.of(step).filter(|run| run.server == server).collect();
+        let Some(size) = connections.or_else(|| of_server.iter().map(|r| r.connections).max())
+        else {
+            return Vec::new();
+        };
+        let pinned = Measurement::PINNED.contains(&step) && of_server.iter().any(|r| r.pinned());
+        of_server
+            .into_iter()
+            .filter(|run| run.connections == size && run.pinned() == pinned)
+            .collect()
     }
 
     /// `part` measured again the runs of `servers` at `steps`: those runs
@@ -182,6 +208,26 @@ impl Run {
     /// Whether every connection asked for completed its handshake.
     pub fn all_served(&self) -> bool {
         self.report.handshakes_ok == self.report.connections_requested
+    }
+
+    /// Whether the server and the tester ran on cores of their own.
+    pub fn pinned(&self) -> bool {
+        self.pinning.is_some()
+    }
+
+    /// The figure its step is about, by which rounds are ordered: the
+    /// requests per second of a closed loop, the batch's length, else the
+    /// ECHO p99 (µs) of an open loop.
+    pub fn headline(&self) -> f64 {
+        match (self.step, self.report.mode) {
+            (Step::CpuBatch, _) => self.report.duration_s,
+            (_, Mode::Closed) => self.report.throughput_rps,
+            (_, Mode::Open) => {
+                self.report
+                    .kind(crate::metrics::Kind::Echo)
+                    .map_or(self.report.latency_us.request.p99, |p| p.p99) as f64
+            }
+        }
     }
 }
 
@@ -302,6 +348,8 @@ pub mod fixtures {
             stamp: Stamp::read(20_000),
             fingerprint: "0123456789abcdef".into(),
             took_s: 5.0,
+            round: 1,
+            pinning: None,
         }
     }
 

@@ -41,6 +41,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use registry::{Server, Step};
 
+use crate::affinity::Pinning;
 use crate::report::Report;
 use crate::spec::Length;
 use data::{Missing, Results, Run};
@@ -85,6 +86,19 @@ pub struct SuiteArgs {
     #[arg(long, value_delimiter = ',', value_name = "STEPS", value_parser = parse_step)]
     pub steps: Vec<Step>,
 
+    /// A partial rerun (--only) also measures this server, interleaved
+    /// with the chosen ones, so that the rerun compares them with a server
+    /// measured beside them; its new runs replace its old ones too
+    /// ("none": only the chosen servers)
+    #[arg(long, value_name = "NAME", default_value = "03-async-tokio")]
+    pub reference: String,
+
+    /// The cores of the server and of the tester in the steps that pin
+    /// them (throughput, pipelined, capacity), as SERVER:TESTER, e.g. 1:0
+    /// [default: one core each, the server on the second core]
+    #[arg(long, value_name = "SERVER:TESTER")]
+    pub cores: Option<Pinning>,
+
     /// Print the servers the suite knows, what each takes part in, and
     /// whether it can run here; measure nothing
     #[arg(long, conflicts_with_all = ["quick", "render"])]
@@ -104,7 +118,7 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         render(&target, &out)?;
         return Ok(Some(out));
     }
-    let chosen = chosen_servers(&args.only)?;
+    let chosen = with_reference(chosen_servers(&args.only)?, args)?;
     let steps: Vec<Step> = if args.steps.is_empty() {
         Step::ALL.to_vec()
     } else {
@@ -166,15 +180,6 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         inputs,
         missing,
     };
-    let work: Vec<(&Server, Measurement)> = servers
-        .iter()
-        .flat_map(|server| {
-            schedule
-                .for_server(server, &steps)
-                .into_iter()
-                .map(move |m| (*server, m))
-        })
-        .collect();
     let stamp = results.stamp.clone();
     let host = Host {
         target: &target,
@@ -182,35 +187,25 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
         fd_limit,
         stamp: &stamp,
         fingerprints: &fingerprints,
+        pinning: args.cores.clone().or_else(Pinning::one_core_each),
     };
-    let mut progress = Progress::new(&work);
-    let mut swept_past: Option<(&Server, &Measurement)> = None;
-    for (server, measurement) in &work {
-        // A sweep stops at its first rate over the bound: the higher rates
-        // would only measure a server already past its capacity.
-        if let Some((past_server, past)) = swept_past {
-            if past_server.name == server.name && past.same_sweep(measurement) {
-                progress.skip(measurement);
-                continue;
-            }
-        }
-        eprintln!("{}", progress.line(server, measurement));
-        let run = measure(&host, server, measurement)?;
-        progress.done(measurement);
-        let mut point = capacity::judge(&run);
-        results.runs.push(run);
-        // One 2-second sample can be unlucky (a stall of the shared
-        // machine puts its p99 over the bound): a sweep stops only at a
-        // rate that fails twice. Both runs are kept; the capacity is
-        // judged on the second.
-        if measurement.is_sweep() && point.worth_a_retry() {
-            eprintln!("{} (again, to confirm)", progress.line(server, measurement));
-            let again = measure(&host, server, measurement)?;
-            point = capacity::judge(&again);
-            results.runs.push(again);
-        }
-        swept_past =
-            (measurement.is_sweep() && !point.sustained()).then_some((*server, measurement));
+    let mut progress = Progress::new(&planned_work(&schedule, &servers, &steps));
+    for &step in &steps {
+        let takers: Vec<&Server> = servers
+            .iter()
+            .copied()
+            .filter(|server| server.takes_part_in(step).is_ok())
+            .collect();
+        let runs = if schedule
+            .measurements(step)
+            .iter()
+            .any(Measurement::is_sweep)
+        {
+            sweep(&host, &schedule, step, &takers, &mut progress)?
+        } else {
+            in_rounds(&host, &schedule, step, &takers, &mut progress)?
+        };
+        results.runs.extend(runs);
     }
     let results = match stored {
         Some(stored) => {
@@ -222,6 +217,154 @@ pub fn suite(args: &SuiteArgs) -> anyhow::Result<Option<PathBuf>> {
     write(&out, &results)?;
     render(&target, &out)?;
     Ok(Some(out))
+}
+
+/// Every measurement the suite plans for `servers` at `steps`, one per
+/// round (a sweep's rates measured again near the knee come on top).
+fn planned_work<'a>(
+    schedule: &Schedule,
+    servers: &[&'a Server],
+    steps: &[Step],
+) -> Vec<(&'a Server, Measurement)> {
+    servers
+        .iter()
+        .flat_map(|server| {
+            schedule
+                .for_server(server, steps)
+                .into_iter()
+                .flat_map(move |m| {
+                    // A sweep's rate is measured once unless it is near
+                    // the knee: those tries are added as they come.
+                    let times = if m.is_sweep() { 1 } else { m.rounds(schedule) };
+                    vec![(*server, m); times]
+                })
+        })
+        .collect()
+}
+
+/// `servers` in turn, starting one further along each round: no server
+/// always runs right after the same other one.
+fn rotated<T: Copy>(servers: &[T], round: usize) -> Vec<T> {
+    let shift = round % servers.len().max(1);
+    servers[shift..]
+        .iter()
+        .chain(&servers[..shift])
+        .copied()
+        .collect()
+}
+
+/// A step that is not a sweep: each of its measurements, round after
+/// round, the servers taking turns within each round, so that a noisy
+/// minute of the shared machine falls on one round of several servers
+/// rather than on every round of one.
+fn in_rounds(
+    host: &Host,
+    schedule: &Schedule,
+    step: Step,
+    servers: &[&Server],
+    progress: &mut Progress,
+) -> anyhow::Result<Vec<Run>> {
+    let mut runs = Vec::new();
+    for measurement in schedule.measurements(step) {
+        for round in 1..=measurement.rounds(schedule) {
+            for server in rotated(servers, round - 1) {
+                eprintln!("{}", progress.line(server, &measurement, round));
+                runs.push(measure(host, server, &measurement, round)?);
+                progress.done(&measurement);
+            }
+        }
+    }
+    Ok(runs)
+}
+
+/// One server's sweep (one connection count, one set of flags): its rates
+/// in order, and whether it has stopped.
+struct Lane<'a> {
+    server: &'a Server,
+    rates: Vec<Measurement>,
+    stopped: bool,
+}
+
+/// A sweep step: the servers' sweeps at one connection count advance rate
+/// by rate together, each server taking its turn at each rate. A rate one
+/// run does not settle (near the knee, or the tester fell behind) is
+/// measured again, interleaved with the other servers' retries, and judged
+/// on the median ([`capacity::verdict`]). A server's sweep stops at its
+/// first rate not sustained.
+fn sweep(
+    host: &Host,
+    schedule: &Schedule,
+    step: Step,
+    servers: &[&Server],
+    progress: &mut Progress,
+) -> anyhow::Result<Vec<Run>> {
+    let mut lanes: Vec<Lane> = Vec::new();
+    for server in servers {
+        for measurement in schedule.for_server(server, &[step]) {
+            match lanes.iter_mut().find(|lane| {
+                lane.server.name == server.name && lane.rates[0].same_sweep(&measurement)
+            }) {
+                Some(lane) => lane.rates.push(measurement),
+                None => lanes.push(Lane {
+                    server,
+                    rates: vec![measurement],
+                    stopped: false,
+                }),
+            }
+        }
+    }
+    let longest = lanes.iter().map(|lane| lane.rates.len()).max().unwrap_or(0);
+    let mut sizes: Vec<usize> = lanes
+        .iter()
+        .map(|lane| lane.rates[0].connections())
+        .collect();
+    sizes.dedup();
+    let mut runs = Vec::new();
+    for size in sizes {
+        for index in 0..longest {
+            let active: Vec<usize> = (0..lanes.len())
+                .filter(|&l| {
+                    let lane = &lanes[l];
+                    lane.rates[0].connections() == size && !lane.stopped && index < lane.rates.len()
+                })
+                .collect();
+            let mut tries: Vec<Vec<Run>> = active.iter().map(|_| Vec::new()).collect();
+            // Round after round, each lane still unsettled at this rate
+            // measures it once more.
+            for round in 1..=capacity::MOST_TRIES {
+                let waiting: Vec<usize> = (0..active.len())
+                    .filter(|&a| {
+                        round == 1 || capacity::needs_another(&tries[a].iter().collect::<Vec<_>>())
+                    })
+                    .collect();
+                for a in rotated(&waiting, index + round) {
+                    let lane = &lanes[active[a]];
+                    let measurement = &lane.rates[index];
+                    if round > 1 {
+                        progress.add(measurement);
+                    }
+                    eprintln!("{}", progress.line(lane.server, measurement, round));
+                    tries[a].push(measure(host, lane.server, measurement, round)?);
+                    progress.done(measurement);
+                }
+            }
+            for (a, tried) in tries.into_iter().enumerate() {
+                let sustained = capacity::verdict(&tried.iter().collect::<Vec<_>>())
+                    .is_some_and(|(point, _)| point.sustained());
+                let lane = &mut lanes[active[a]];
+                if !sustained {
+                    // The higher rates would only measure a server already
+                    // past its capacity.
+                    lane.stopped = true;
+                    for skipped in &lane.rates[index + 1..] {
+                        progress.skip(skipped);
+                    }
+                }
+                runs.extend(tried);
+            }
+        }
+    }
+    Ok(runs)
 }
 
 /// The suite's progress line: where it is, and about how long is left.
@@ -263,6 +406,12 @@ impl Progress {
         self.windows_done += Self::window_s(m);
     }
 
+    /// One more run than planned (a rate measured again).
+    fn add(&mut self, m: &Measurement) {
+        self.total += 1;
+        self.windows_left += Self::window_s(m);
+    }
+
     fn skip(&mut self, m: &Measurement) {
         self.total -= 1;
         self.windows_left -= Self::window_s(m);
@@ -279,7 +428,7 @@ impl Progress {
         self.windows_left + overhead * (self.total - self.done) as f64
     }
 
-    fn line(&self, server: &Server, m: &Measurement) -> String {
+    fn line(&self, server: &Server, m: &Measurement, round: usize) -> String {
         let load = m.rate().map_or(", closed loop".to_owned(), |r| {
             format!(" at {r} requests/s")
         });
@@ -288,8 +437,9 @@ impl Progress {
         } else {
             format!(" ({})", m.server_flags.join(" "))
         };
+        let pinned = if m.pinned { ", pinned" } else { "" };
         format!(
-            "suite [{}/{}, {} so far, at most {} left]: {}{flags} {} with {} connections{load}",
+            "suite [{}/{}, {} so far, at most {} left]: {}{flags} {} with {} connections{load}{pinned}, round {round}",
             self.done + 1,
             self.total,
             minutes(self.started.elapsed().as_secs_f64()),
@@ -341,6 +491,27 @@ fn chosen_servers(names: &[String]) -> anyhow::Result<Vec<&'static Server>> {
         .iter()
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
         .collect())
+}
+
+/// A partial rerun's servers, with the reference server added (in registry
+/// order) unless it is among them already or `--reference none`.
+fn with_reference(
+    mut chosen: Vec<&'static Server>,
+    args: &SuiteArgs,
+) -> anyhow::Result<Vec<&'static Server>> {
+    if args.only.is_empty() || args.reference == "none" {
+        return Ok(chosen);
+    }
+    let reference = registry::find(&args.reference)?;
+    if !chosen.iter().any(|s| s.name == reference.name) {
+        eprintln!(
+            "suite: measuring {} beside them, as the reference they are compared with",
+            reference.name
+        );
+        chosen.push(reference);
+        chosen.sort_by_key(|s| registry::SERVERS.iter().position(|r| r.name == s.name));
+    }
+    Ok(chosen)
 }
 
 /// Splits `chosen` into those that can start here and those that cannot (a
@@ -403,6 +574,8 @@ struct Host<'a> {
     stamp: &'a stamp::Stamp,
     /// Each server's fingerprint digest.
     fingerprints: &'a HashMap<&'static str, String>,
+    /// The cores of each side in the pinned steps; `None` on one core.
+    pinning: Option<Pinning>,
 }
 
 /// Server processes a measurement needs: as many as the open-file limit
@@ -417,7 +590,12 @@ fn processes_for(server: &Server, connections: usize, fd_limit: u64) -> usize {
 }
 
 /// Starts the server, runs one measurement against it, stops it.
-fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::Result<Run> {
+fn measure(
+    host: &Host,
+    server: &Server,
+    measurement: &Measurement,
+    round: usize,
+) -> anyhow::Result<Run> {
     let started = Instant::now();
     let processes = processes_for(server, measurement.connections(), host.fd_limit);
     let addr = SocketAddr::from(([127, 0, 0, 1], server.suite_port));
@@ -426,8 +604,16 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
         server_args.push("--reuse-port".into());
     }
     server_args.extend(measurement.server_flags.iter().cloned());
-    let servers = ServerGroup::start(server, (host.target, host.root), &server_args, processes)?;
+    let pinning = host.pinning.clone().filter(|_| measurement.pinned);
+    let servers = ServerGroup::start(
+        server,
+        (host.target, host.root),
+        &server_args,
+        processes,
+        pinning.as_ref().map(|p| &p.server),
+    )?;
     let mut spec = measurement.load.clone();
+    spec.tester_cores = pinning.as_ref().map(|p| p.tester.clone());
     spec.target = addr;
     spec.server_pids = servers.pids();
     spec.model = Some(server.name.to_owned());
@@ -457,6 +643,8 @@ fn measure(host: &Host, server: &Server, measurement: &Measurement) -> anyhow::R
             .cloned()
             .unwrap_or_default(),
         took_s: started.elapsed().as_secs_f64(),
+        round,
+        pinning,
     })
 }
 
@@ -550,6 +738,35 @@ mod tests {
         assert_eq!(processes_for(&registry::ASYNC_TOKIO, 100_000, 20_000), 7);
         assert_eq!(processes_for(&registry::ASYNC_TOKIO, 10_000, 20_000), 1);
         assert_eq!(processes_for(&registry::THREAD_POOL, 100_000, 20_000), 1);
+    }
+
+    #[test]
+    fn servers_take_turns_starting_one_further_along_each_round() {
+        let servers = ["02", "03", "05"];
+        let order: Vec<Vec<&str>> = (0..4).map(|round| rotated(&servers, round)).collect();
+        assert_eq!(order[0], ["02", "03", "05"]);
+        assert_eq!(order[1], ["03", "05", "02"]);
+        assert_eq!(order[3], order[0]);
+        assert!(rotated::<u8>(&[], 2).is_empty());
+    }
+
+    #[test]
+    fn each_comparison_is_planned_once_a_round_and_a_sweep_rate_once() {
+        let schedule = Schedule::new(false);
+        let servers = [&registry::ASYNC_TOKIO];
+        let planned = planned_work(&schedule, &servers, &[Step::Throughput, Step::Staircase]);
+        let count = |pinned: bool, step| {
+            planned
+                .iter()
+                .filter(|(_, m)| m.step == step && m.pinned == pinned)
+                .count()
+        };
+        assert_eq!(count(true, Step::Throughput), schedule.rounds);
+        assert_eq!(count(false, Step::Throughput), schedule.rounds);
+        assert_eq!(count(false, Step::Staircase), schedule.steps.len());
+        let sweep = planned_work(&schedule, &servers, &[Step::Capacity]);
+        assert_eq!(sweep.len(), 2 * schedule.capacity_rates.len());
+        assert!(sweep.iter().all(|(_, m)| m.pinned));
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct Schedule {
     pub cpu_batch_connections: usize,
     /// The size of each of the batch's `WORK`s.
     pub cpu_batch_work_units: u64,
+    /// How many times each comparison is measured, the servers taking
+    /// turns (every step but the staircase, which is measured once).
+    pub rounds: usize,
 }
 
 /// A capacity sweep stops at the first rate whose ECHO p99 passes this
@@ -67,6 +70,10 @@ pub struct Measurement {
     pub load: LoadSpec,
     /// Flags for the server beyond the registry's (03's `--workers`).
     pub server_flags: Vec<String>,
+    /// Whether the server and the tester run on cores of their own (the
+    /// suite's `--cores`), so that the scheduler does not decide which of
+    /// them gets a core.
+    pub pinned: bool,
 }
 
 impl Measurement {
@@ -84,6 +91,24 @@ impl Measurement {
             step,
             load,
             server_flags: Vec::new(),
+            pinned: Self::PINNED.contains(&step),
+        }
+    }
+
+    /// The steps that compare the servers' cost of ECHO under load: pinned,
+    /// one core each. The others need both cores for what they show (the
+    /// mixed loads' `WORK` beside ECHO, 03's worker counts, the CPU batch)
+    /// or measure connections rather than speed (the staircase).
+    pub const PINNED: [Step; 3] = [Step::Throughput, Step::Pipelined, Step::Capacity];
+
+    /// How many rounds this measurement gets: the staircase is measured
+    /// once (its 100k steps take minutes each); every comparison `rounds`
+    /// times.
+    pub fn rounds(&self, schedule: &Schedule) -> usize {
+        if self.step == Step::Staircase {
+            1
+        } else {
+            schedule.rounds.max(1)
         }
     }
 
@@ -149,6 +174,7 @@ impl Schedule {
                 worker_counts: vec![1, 2],
                 cpu_batch_connections: 10,
                 cpu_batch_work_units: 2_000,
+                rounds: 2,
             }
         } else {
             Schedule {
@@ -157,9 +183,9 @@ impl Schedule {
                 staircase_rate: 20_000.0,
                 mixed_connections: 100,
                 mixed_rate: 2_000.0,
-                mixed_window: Duration::from_secs(10),
+                mixed_window: Duration::from_secs(6),
                 throughput_connections: 64,
-                throughput_window: Duration::from_secs(5),
+                throughput_window: Duration::from_secs(4),
                 pipeline: 16,
                 stall: Stall {
                     after: Duration::from_secs(2),
@@ -180,6 +206,7 @@ impl Schedule {
                 worker_counts: vec![1, 2, 4, 8],
                 cpu_batch_connections: 100,
                 cpu_batch_work_units: 20_000,
+                rounds: 3,
             }
         }
     }
@@ -235,8 +262,15 @@ impl Schedule {
                 );
                 if step == Step::Pipelined {
                     one.load.pipeline = self.pipeline;
+                    return vec![one];
                 }
-                vec![one]
+                // The same load unpinned too: what sharing two cores with
+                // the tester does to the figures (the method chapter's).
+                let unpinned = Measurement {
+                    pinned: false,
+                    ..one.clone()
+                };
+                vec![one, unpinned]
             }
             // The same stall, open loop then closed loop: the open loop
             // charges the stall to every request it held up, the closed
@@ -349,7 +383,7 @@ mod tests {
         assert!(single.iter().all(|m| m.step == Step::Staircase));
         let old_steps = &Step::ALL[..6];
         let tokio = schedule.for_server(&registry::ASYNC_TOKIO, old_steps);
-        assert_eq!(tokio.len(), 6 + 4 + 2);
+        assert_eq!(tokio.len(), 6 + 5 + 2, "throughput pinned and unpinned");
         let stalled: Vec<_> = tokio.iter().filter(|m| m.step == Step::Stalled).collect();
         assert_eq!(stalled.len(), 2);
         assert!(stalled[0].rate().is_some() && stalled[1].rate().is_none());
@@ -364,9 +398,13 @@ mod tests {
             .into_iter()
             .filter(|m| m.step != Step::Stalled)
             .collect();
-        let throughput = &tokio[tokio.len() - 2];
+        let throughput = &tokio[tokio.len() - 3];
         assert_eq!((throughput.connections(), throughput.rate()), (64, None));
         assert_eq!(throughput.load.pipeline, 1);
+        assert!(throughput.pinned && !tokio[tokio.len() - 2].pinned);
+        assert!(!tokio[0].pinned, "the staircase runs unpinned");
+        assert_eq!(tokio[0].rounds(&schedule), 1);
+        assert_eq!(throughput.rounds(&schedule), 3);
         let pipelined = tokio.last().unwrap();
         assert_eq!(
             (pipelined.step, pipelined.load.pipeline),

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use registry::Server;
 
+use crate::affinity::Cores;
+
 /// Longest wait for a server to say it is listening.
 const START_LIMIT: Duration = Duration::from_secs(20);
 
@@ -44,18 +46,23 @@ impl ServerGroup {
         (target, root): (&Path, &Path),
         args: &[String],
         processes: usize,
+        cores: Option<&Cores>,
     ) -> anyhow::Result<ServerGroup> {
         let mut group = ServerGroup {
             processes: Vec::new(),
             logs: Vec::new(),
         };
         for _ in 0..processes {
-            let mut child = server
-                .command(target, root)?
+            let mut command = server.command(target, root)?;
+            command
                 .args(args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
+                .stderr(Stdio::piped());
+            if let Some(cores) = cores {
+                crate::affinity::pin(&mut command, cores);
+            }
+            let mut child = command
                 .spawn()
                 .with_context(|| format!("cannot start {}", server.name))?;
             let stderr = child.stderr.take().context("server stderr")?;

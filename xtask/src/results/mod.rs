@@ -481,16 +481,23 @@ fn refresh(
     }
     if whole_suite(&suite) {
         run_suite(root, &built.target, &[])?;
-    } else {
-        for entry in &suite {
-            let steps: Vec<&str> = entry.steps.iter().map(|s| s.name()).collect();
-            let only = ["--only", entry.id.as_str(), "--steps"];
-            run_suite(
-                root,
-                &built.target,
-                &[&only[..], &[steps.join(",").as_str()]].concat(),
-            )?;
+    } else if !suite.is_empty() {
+        // One partial run for every stale server, so that they are
+        // measured interleaved with each other and with the suite's
+        // reference server, not one after another.
+        let servers: Vec<&str> = suite.iter().map(|s| s.id.as_str()).collect();
+        let mut steps: Vec<Step> = Vec::new();
+        for step in suite.iter().flat_map(|s| s.steps.iter()) {
+            if !steps.contains(step) {
+                steps.push(*step);
+            }
         }
+        let steps: Vec<&str> = steps.iter().map(|s| s.name()).collect();
+        run_suite(
+            root,
+            &built.target,
+            &["--only", &servers.join(","), "--steps", &steps.join(",")],
+        )?;
     }
     let date = utc_now();
     let machine = Machine::here();
