@@ -2,6 +2,8 @@
 //! book includes beside the tables.
 
 use plotters::prelude::*;
+
+use crate::spread::Spread;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use registry::Step;
 
@@ -274,19 +276,26 @@ fn draw_crosses(chart: &mut LogLog, crosses: &[StopMark]) -> anyhow::Result<()> 
 /// gap looks like one.
 pub fn mixed(results: &Results) -> ChartResult {
     let steps = [Step::MixedWork, Step::MixedSleep];
-    let bars_of = |step| -> Vec<(String, RGBColor, f64)> {
+    // The median of the rounds, with their range drawn as a line.
+    let bars_of = |step| -> Vec<Bar> {
         results
-            .of(step)
-            .filter_map(|run| {
-                let p99 = run.report.kind(Kind::Echo)?.p99 as f64;
-                Some((short_name(&run.server), colour(&run.server), p99.max(1.0)))
+            .servers()
+            .filter_map(|server| {
+                let rounds = results.rounds(server.name, step, None);
+                let p99 = Spread::over(&rounds, |r| Some(r.report.kind(Kind::Echo)?.p99 as f64))?;
+                Some(Bar {
+                    label: short_name(server.name),
+                    colour: colour(server.name),
+                    value: p99.median.max(1.0),
+                    range: (p99.min.max(1.0), p99.max.max(1.0)),
+                })
             })
             .collect()
     };
     let max_y = steps
         .iter()
         .flat_map(|&step| bars_of(step))
-        .map(|b| b.2)
+        .map(|b| b.range.1)
         .fold(10.0, f64::max)
         * 2.0;
     let mut svg = String::new();
@@ -294,7 +303,7 @@ pub fn mixed(results: &Results) -> ChartResult {
         let root = stamped_canvas(&mut svg, results)?;
         let root = root
             .titled(
-                "ECHO p99 under mixed load (lower is better)",
+                "ECHO p99 under mixed load: median of the rounds, line = range (lower is better)",
                 ("sans-serif", 18),
             )
             .map_err(chart_error)?;
@@ -307,11 +316,20 @@ pub fn mixed(results: &Results) -> ChartResult {
     Ok(svg)
 }
 
-/// One panel of [`mixed`]: labelled bars on a log scale.
+/// One bar of [`mixed`]: a server's median, and the range of its rounds.
+struct Bar {
+    label: String,
+    colour: RGBColor,
+    value: f64,
+    range: (f64, f64),
+}
+
+/// One panel of [`mixed`]: labelled bars on a log scale, each with the
+/// range of its rounds.
 fn bar_panel(
     area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
     title: &str,
-    bars: &[(String, RGBColor, f64)],
+    bars: &[Bar],
     max_y: f64,
 ) -> anyhow::Result<()> {
     let mut chart = ChartBuilder::on(area)
@@ -329,7 +347,7 @@ fn bar_panel(
         .disable_x_mesh()
         .x_labels(bars.len().max(1))
         .x_label_formatter(&|x| match x {
-            SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.0.clone()).unwrap_or_default(),
+            SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.label.clone()).unwrap_or_default(),
             _ => String::new(),
         })
         .label_style(("sans-serif", 12))
@@ -342,20 +360,32 @@ fn bar_panel(
             let mut bar = Rectangle::new(
                 [
                     (SegmentValue::Exact(i), 1.0),
-                    (SegmentValue::Exact(i + 1), b.2),
+                    (SegmentValue::Exact(i + 1), b.value),
                 ],
-                b.1.filled(),
+                b.colour.filled(),
             );
             bar.set_margin(0, 0, 6, 6);
             bar
         }))
         .map_err(chart_error)?;
-    // The value on each bar: a log scale shows the ratio, the label the size.
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            PathElement::new(
+                vec![
+                    (SegmentValue::CenterOf(i), b.range.0),
+                    (SegmentValue::CenterOf(i), b.range.1),
+                ],
+                BLACK.stroke_width(2),
+            )
+        }))
+        .map_err(chart_error)?;
+    // The median above each range: a log scale shows the ratio, the label
+    // the size.
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
             Text::new(
-                micros(b.2 as u64),
-                (SegmentValue::CenterOf(i), b.2 * 1.15),
+                micros(b.value as u64),
+                (SegmentValue::CenterOf(i), b.range.1 * 1.15),
                 TextStyle::from(("sans-serif", 12)).pos(Pos::new(HPos::Center, VPos::Bottom)),
             )
         }))

@@ -542,7 +542,8 @@ fn pipelining(results: &Results) -> Vec<Claim> {
                 run.connections,
                 run.report.pipeline,
                 run.report.tester_limit().map_or(String::new(), |why| format!(
-                    " (**tester-limited**: {why}; client and server share two cores)"
+                    " (**tester-limited**: {why}; CPUs: {})",
+                    crate::tables::cores_of(run)
                 ))
             ),
             command: "`loadtest suite --only 03-async-tokio --steps throughput,pipelined`",

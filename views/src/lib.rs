@@ -56,6 +56,10 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("mixed.md", tables::mixed(results))?;
     page("threads.md", tables::threads(results))?;
     page("throughput.md", tables::throughput(results))?;
+    page("pinning.md", tables::pinning(results))?;
+    page("cost.md", tables::cost(results))?;
+    page("sanity.md", tables::sanity(results))?;
+    page("timing.md", tables::timing(results))?;
     page("stalled.md", tables::stalled(results))?;
     page("capacity.md", tables::capacity(results, Step::Capacity))?;
     page(

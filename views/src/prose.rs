@@ -7,6 +7,7 @@ use registry::Step;
 
 use crate::capacity::capacities;
 use crate::format::{mib, micros};
+use crate::spread::{Spread, compare};
 use crate::tables::{bytes_per_connection, outcome};
 use loadtest::metrics::Kind;
 use loadtest::spec;
@@ -58,21 +59,22 @@ pub fn summary(results: &Results, schedule: &Schedule) -> String {
     }
     for step in [Step::MixedWork, Step::MixedSleep] {
         let p99 = |name| {
-            results
-                .find(name, step, None)
-                .and_then(|run| run.report.kind(Kind::Echo))
-                .map(|p| p.p99)
+            Spread::over(&results.rounds(name, step, None), |run| {
+                Some(run.report.kind(Kind::Echo)?.p99 as f64)
+            })
         };
         if let (Some(three), Some(four)) = (
             p99(registry::ASYNC_TOKIO.name),
             p99(registry::HYBRID_BLOCKING.name),
         ) {
+            let us = |v: f64| micros(v as u64);
             let _ = writeln!(
                 text,
-                "- Under the {step} workload, ECHO p99 was {} on 03 and {} on 04: 04's is {:.1}× lower.",
-                micros(three),
-                micros(four),
-                three as f64 / four.max(1) as f64
+                "- Under the {step} workload, ECHO p99 was {} on 03 and {} on 04 (median and range of \
+                 the rounds): {}.",
+                three.show(us),
+                four.show(us),
+                compare(("03", &three), ("04", &four), "higher", "lower"),
             );
         }
     }
@@ -252,14 +254,27 @@ pub fn threads_summary(results: &Results) -> String {
 pub fn peers_summary(results: &Results) -> String {
     let mut text = String::new();
     let throughput: Vec<String> = results
-        .of(Step::Throughput)
-        .map(|run| format!("{} {:.0}", run.server, run.report.throughput_rps))
+        .servers()
+        .filter_map(|server| {
+            let rounds = results.rounds(server.name, Step::Throughput, None);
+            let requests = Spread::over(&rounds, |r| Some(r.report.throughput_rps))?;
+            Some(format!(
+                "{} {}",
+                server.name,
+                requests.show(|v| format!("{v:.0}"))
+            ))
+        })
         .collect();
-    if let Some(run) = results.of(Step::Throughput).next() {
+    if let Some(run) = results.find(registry::ASYNC_TOKIO.name, Step::Throughput, None) {
         let _ = writeln!(
             text,
-            "- Closed-loop ECHO on {} connections, requests/s: {}.",
+            "- Closed-loop ECHO on {} connections ({}), requests/s, median (range) of the rounds: {}.",
             run.connections,
+            if run.pinned() {
+                "server and tester on one core each"
+            } else {
+                "server and tester sharing the cores"
+            },
             throughput.join(", ")
         );
     }
@@ -343,8 +358,18 @@ pub fn event_loop_targets(results: &Results) -> String {
         );
     }
     let throughput = |server| results.find(server, Step::Throughput, None);
-    if let (Some(ours), Some(theirs)) = (throughput(event_loop), throughput(tokio)) {
-        let ratio = ours.report.throughput_rps / theirs.report.throughput_rps;
+    let spread = |server| {
+        Spread::over(&results.rounds(server, Step::Throughput, None), |r| {
+            Some(r.report.throughput_rps)
+        })
+    };
+    if let (Some(ours), Some(theirs), Some(ours_spread), Some(theirs_spread)) = (
+        throughput(event_loop),
+        throughput(tokio),
+        spread(event_loop),
+        spread(tokio),
+    ) {
+        let ratio = ours_spread.median / theirs_spread.median.max(1.0);
         let verdict = if ratio >= EVENT_LOOP_THROUGHPUT_TARGET {
             "**met**".to_owned()
         } else {
@@ -353,12 +378,19 @@ pub fn event_loop_targets(results: &Results) -> String {
                 (1.0 - ratio / EVENT_LOOP_THROUGHPUT_TARGET) * 100.0
             )
         };
+        let verdict = if ours_spread.overlaps(&theirs_spread) {
+            format!("{verdict}, on medians whose ranges overlap (within the spread)")
+        } else {
+            verdict
+        };
         let _ = write!(
             text,
-            "- **Throughput.** Closed-loop ECHO on {} connections: {event_loop} answered {:.0} \
-             requests/s, {tokio} {:.0}: **{ratio:.2}×**. The target was \
+            "- **Throughput.** Closed-loop ECHO on {} connections, median (range) of the rounds: \
+             {event_loop} answered {} requests/s, {tokio} {}: **{ratio:.2}×**. The target was \
              {EVENT_LOOP_THROUGHPUT_TARGET:.2}×: {verdict}.",
-            ours.connections, ours.report.throughput_rps, theirs.report.throughput_rps,
+            ours.connections,
+            ours_spread.show(|v| format!("{v:.0}")),
+            theirs_spread.show(|v| format!("{v:.0}")),
         );
         let limited: Vec<String> = [ours, theirs]
             .iter()
@@ -459,7 +491,10 @@ mod tests {
         });
         let text = peers_summary(&results);
         assert!(
-            text.contains("on 64 connections, requests/s: 03-async-tokio 999, go-peer 999."),
+            text.contains(
+                "on 64 connections (server and tester sharing the cores), requests/s, median (range) \
+                 of the rounds: 03-async-tokio 999, go-peer 999."
+            ),
             "{text}"
         );
         assert!(

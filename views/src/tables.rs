@@ -12,6 +12,7 @@ use loadtest::suite::data::{Results, Run};
 use loadtest::suite::schedule::CAPACITY_P99_BOUND_US;
 
 use crate::format::{mib, micros};
+use crate::spread::Spread;
 
 /// The line under every table: where, when and by which command.
 pub fn footer(results: &Results) -> String {
@@ -45,6 +46,7 @@ pub fn footer(results: &Results) -> String {
             list.join("; ")
         )
     };
+    let _ = write!(footer, "{}", method_line(results));
     for missing in &results.missing {
         let _ = write!(
             footer,
@@ -53,6 +55,27 @@ pub fn footer(results: &Results) -> String {
         );
     }
     footer
+}
+
+/// How the comparisons were measured: rounds, and who had which cores.
+fn method_line(results: &Results) -> String {
+    let pinned = results.runs.iter().find_map(|run| run.pinning.as_ref());
+    let cores = match pinned {
+        Some(p) => format!(
+            "Throughput, pipelined and capacity: server pinned to CPU {}, tester to CPU {} (one core each); \
+             the other steps share all {} cores",
+            p.server, p.tester, results.stamp.cores
+        ),
+        None => format!(
+            "Every step: both sides share all {} cores",
+            results.stamp.cores
+        ),
+    };
+    format!(
+        "\n*{cores}. Comparisons are the median of {} rounds (range in brackets), the servers taking turns; \
+         the staircase is measured once.*\n",
+        results.schedule.rounds
+    )
 }
 
 /// A percentile of a kind that may not have run: "–" when it did not.
@@ -107,14 +130,6 @@ pub fn staircase(results: &Results, only: Option<&str>) -> String {
         .filter(|r| only.is_none_or(|name| name == r.server))
         .collect();
     format!("{}\n{}", staircase_latency(&runs), staircase_memory(&runs))
-}
-
-/// [`outcome`], and a mark when the tester, not the server, set the pace.
-fn outcome_and_limit(run: &Run) -> String {
-    match run.report.tester_limit() {
-        Some(why) => format!("{}; **tester-limited** ({why})", outcome(run)),
-        None => outcome(run),
-    }
 }
 
 /// Who set the pace of a run: "server", or **tester-limited** and why.
@@ -198,81 +213,330 @@ fn staircase_memory(runs: &[&Run]) -> String {
     table
 }
 
-/// The mixed workloads.
+/// The mixed workloads: each server's median round (by ECHO p99), with
+/// the ECHO p99 of every round as a range.
 pub fn mixed(results: &Results) -> String {
     let mut table = String::from(
-        "| server | workload | connections | requests/s | what happened | ECHO p50 | ECHO p99 | ECHO p99.9 | WORK or SLEEP p99 | threads |\n\
+        "| server | workload | connections | requests/s | what happened (median round) | ECHO p50 | ECHO p99, median (range) | ECHO p99.9 | WORK or SLEEP p99 | threads |\n\
          |---|---|---:|---:|---|---:|---:|---:|---:|---:|\n",
     );
-    for run in results
-        .runs
+    for server in results.servers() {
+        for step in [Step::MixedWork, Step::MixedSleep] {
+            let rounds = results.rounds(server.name, step, None);
+            let Some(run) = results.find(server.name, step, None) else {
+                continue;
+            };
+            let report = &run.report;
+            let echo = report.kind(Kind::Echo);
+            let other = report.kind(if step == Step::MixedSleep {
+                Kind::Sleep
+            } else {
+                Kind::Work
+            });
+            let echo_p99 = Spread::over(&rounds, |r| Some(r.report.kind(Kind::Echo)?.p99 as f64))
+                .map_or("–".to_owned(), |s| s.show(|us| micros(us as u64)));
+            let _ = writeln!(
+                table,
+                "| {} | {} | {} | {:.0} | {} | {} | {echo_p99} | {} | {} | {} |",
+                run.server,
+                run.step,
+                run.connections,
+                report.throughput_rps,
+                rounds_outcome(run, &rounds),
+                percentile(echo, |p| p.p50),
+                percentile(echo, |p| p.p999),
+                percentile(other, |p| p.p99),
+                report
+                    .server
+                    .as_ref()
+                    .map_or("–".to_owned(), |s| s.threads.to_string()),
+            );
+        }
+    }
+    table
+}
+
+/// The median round's outcome, and how many rounds the tester limited.
+fn rounds_outcome(median: &Run, rounds: &[&Run]) -> String {
+    let limited = rounds
         .iter()
-        .filter(|r| matches!(r.step, Step::MixedWork | Step::MixedSleep))
-    {
-        let report = &run.report;
-        let echo = report.kind(Kind::Echo);
-        let other = report.kind(if run.step == Step::MixedSleep {
-            Kind::Sleep
-        } else {
-            Kind::Work
-        });
+        .filter(|r| r.report.tester_limit().is_some())
+        .count();
+    let mut text = outcome(median);
+    if limited > 0 {
+        let _ = write!(
+            text,
+            "; **tester-limited** in {limited} of {} rounds",
+            rounds.len()
+        );
+    }
+    text
+}
+
+/// Requests per second, as a spread over rounds.
+fn rps(spread: &Spread) -> String {
+    spread.show(|r| format!("{:.0}k", r / 1000.0))
+}
+
+/// The cores a pinned run gave each side, in words.
+pub fn cores_of(run: &Run) -> String {
+    run.pinning.as_ref().map_or("shared".to_owned(), |p| {
+        format!("server {} · tester {}", p.server, p.tester)
+    })
+}
+
+/// The most requests each server answered, closed loop, one request in
+/// flight per connection and then several: medians of the rounds with
+/// their range, and what one request cost the server.
+pub fn throughput(results: &Results) -> String {
+    let mut table = String::from(
+        "| server | in flight per connection | requests/s, median (range) | p50 | p99, median (range) | server CPU per request | server system calls per request | tester CPU (of its core) | CPUs |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for server in results.servers() {
+        for step in [Step::Throughput, Step::Pipelined] {
+            let rounds = results.rounds(server.name, step, None);
+            let Some(run) = results.find(server.name, step, None) else {
+                continue;
+            };
+            let Some(requests) = Spread::over(&rounds, |r| Some(r.report.throughput_rps)) else {
+                continue;
+            };
+            let p99 = Spread::over(&rounds, |r| Some(r.report.latency_us.request.p99 as f64))
+                .map_or("–".to_owned(), |s| s.show(|us| micros(us as u64)));
+            let cost = Spread::over(&rounds, server_cpu_us)
+                .map_or("–".to_owned(), |s| format!("{:.2} µs", s.median));
+            let calls = Spread::over(&rounds, |r| r.report.server.as_ref()?.syscalls_per_request)
+                .map_or("–".to_owned(), |s| format!("{:.2}", s.median));
+            let tester = Spread::over(&rounds, |r| Some(r.report.tester.cpu_share))
+                .map_or("–".to_owned(), |s| format!("{:.0}%", s.median * 100.0));
+            let limited = rounds
+                .iter()
+                .filter(|r| r.report.tester_limit().is_some())
+                .count();
+            let limited = if limited > 0 {
+                format!(" **tester-limited** ({limited} of {})", rounds.len())
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                table,
+                "| {} | {} | {} | {} | {p99} | {cost} | {calls} | {tester}{limited} | {} |",
+                run.server,
+                run.report.pipeline,
+                rps(&requests),
+                micros(run.report.latency_us.request.p50),
+                cores_of(run),
+            );
+        }
+    }
+    table
+}
+
+/// The server's CPU (user and kernel) per request of one run, in µs.
+pub fn server_cpu_us(run: &Run) -> Option<f64> {
+    let server = run.report.server.as_ref()?;
+    Some(server.user_cpu_us_per_request? + server.kernel_cpu_us_per_request?)
+}
+
+/// The same closed loop pinned (one core each) and unpinned (both sides
+/// share every core), rounds interleaved: what the scheduler's choice of
+/// who runs where does to the figure and to its spread.
+pub fn pinning(results: &Results) -> String {
+    let mut table = String::from(
+        "| server | pinned: requests/s, median (range) | spread | unpinned: requests/s, median (range) | spread | server CPU per request, pinned · unpinned |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    for server in results.servers() {
+        let all: Vec<&Run> = results
+            .of(Step::Throughput)
+            .filter(|r| r.server == server.name)
+            .collect();
+        let (pinned, unpinned): (Vec<&Run>, Vec<&Run>) = all.iter().partition(|r| r.pinned());
+        let figures = |runs: &[&Run]| {
+            let requests = Spread::over(runs, |r| Some(r.report.throughput_rps))?;
+            let cpu = Spread::over(runs, server_cpu_us)?;
+            Some((requests, cpu))
+        };
+        let (Some((pinned, pinned_cpu)), Some((shared, shared_cpu))) =
+            (figures(&pinned), figures(&unpinned))
+        else {
+            continue;
+        };
+        let width =
+            |s: &Spread| format!("±{:.0}%", (s.max - s.min) / 2.0 / s.median.max(1.0) * 100.0);
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
-            run.server,
-            run.step,
-            run.connections,
-            report.throughput_rps,
-            outcome_and_limit(run),
-            percentile(echo, |p| p.p50),
-            percentile(echo, |p| p.p99),
-            percentile(echo, |p| p.p999),
-            percentile(other, |p| p.p99),
-            report
-                .server
-                .as_ref()
-                .map_or("–".to_owned(), |s| s.threads.to_string()),
+            "| {} | {} | {} | {} | {} | {:.2} µs · {:.2} µs |",
+            server.name,
+            rps(&pinned),
+            width(&pinned),
+            rps(&shared),
+            width(&shared),
+            pinned_cpu.median,
+            shared_cpu.median,
         );
     }
     table
 }
 
-/// The most requests each server answered, closed loop, one request in
-/// flight per connection and then several.
-pub fn throughput(results: &Results) -> String {
+/// What one request cost each server, closed loop ECHO, pinned: CPU in user
+/// space and in the kernel, system calls and context switches, medians of
+/// the rounds; and what it cost the tester.
+pub fn cost(results: &Results) -> String {
     let mut table = String::from(
-        "| server | connections | in flight per connection | requests/s | p50 | p99 | tester CPU (of its processes) | tester processes | server threads |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| server | user µs | kernel µs | total µs, median (range) | system calls | context switches | tester: total µs | tester: system calls |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let mut runs: Vec<&Run> = results
-        .runs
-        .iter()
-        .filter(|r| matches!(r.step, Step::Throughput | Step::Pipelined))
-        .collect();
-    // Each server's two rows together.
-    runs.sort_by_key(|run| registry::SERVERS.iter().position(|s| s.name == run.server));
-    for run in runs {
-        let report = &run.report;
+    let median = |rounds: &[&Run], pick: fn(&Run) -> Option<f64>, digits: usize| {
+        Spread::over(rounds, pick).map_or("–".to_owned(), |s| format!("{:.digits$}", s.median))
+    };
+    for server in results.servers() {
+        let rounds = results.rounds(server.name, Step::Throughput, None);
+        let Some(total) = Spread::over(&rounds, server_cpu_us) else {
+            continue;
+        };
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {:.0} | {} | {} | {:.0}%{} | {} | {} |",
-            run.server,
-            run.connections,
-            report.pipeline,
-            report.throughput_rps,
-            micros(report.latency_us.request.p50),
-            micros(report.latency_us.request.p99),
-            report.tester.cpu_share * 100.0,
-            if report.tester_limit().is_some() {
-                " **tester-limited**"
-            } else {
-                ""
-            },
-            report.tester.processes,
-            report
-                .server
-                .as_ref()
-                .map_or("–".to_owned(), |s| s.threads.to_string()),
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            server.name,
+            median(
+                &rounds,
+                |r| r.report.server.as_ref()?.user_cpu_us_per_request,
+                2
+            ),
+            median(
+                &rounds,
+                |r| r.report.server.as_ref()?.kernel_cpu_us_per_request,
+                2
+            ),
+            total.show(|us| format!("{us:.2}")),
+            median(
+                &rounds,
+                |r| r.report.server.as_ref()?.syscalls_per_request,
+                2
+            ),
+            median(
+                &rounds,
+                |r| r.report.server.as_ref()?.context_switches_per_request,
+                3
+            ),
+            median(
+                &rounds,
+                |r| Some(
+                    r.report.tester.user_cpu_us_per_request?
+                        + r.report.tester.kernel_cpu_us_per_request?
+                ),
+                2
+            ),
+            median(&rounds, |r| r.report.tester.syscalls_per_request, 2),
+        );
+    }
+    table
+}
+
+/// What each step of the suite took, runs and minutes: the cost of the
+/// rounds, for whoever reruns it.
+pub fn timing(results: &Results) -> String {
+    let mut table =
+        String::from("| step | runs | rounds | servers | minutes |\n|---|---:|---:|---:|---:|\n");
+    let mut total = 0.0;
+    for step in Step::ALL {
+        let runs: Vec<&Run> = results.of(step).collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let seconds: f64 = runs.iter().map(|r| r.took_s).sum();
+        total += seconds;
+        let mut servers: Vec<&str> = runs.iter().map(|r| r.server.as_str()).collect();
+        servers.sort_unstable();
+        servers.dedup();
+        let rounds = runs.iter().map(|r| r.round).max().unwrap_or(1);
+        let _ = writeln!(
+            table,
+            "| {step} | {} | {} | {} | {:.1} |",
+            runs.len(),
+            rounds,
+            servers.len(),
+            seconds / 60.0
+        );
+    }
+    let _ = writeln!(
+        table,
+        "| **all** | {} | | | **{:.1}** |",
+        results.runs.len(),
+        total / 60.0
+    );
+    table
+}
+
+/// How far apart two figures of the same code may be before the page calls
+/// it noise to explain.
+pub const SAME_CODE_TOLERANCE: f64 = 0.10;
+
+/// One figure of [`sanity`]: its name, 03's and 04's, and how to write it.
+type SanityRow = (String, Option<Spread>, Option<Spread>, fn(f64) -> String);
+
+/// 03 and 04 run the same code for ECHO: their ECHO-only figures should
+/// agree. Each pair is compared on medians; a pair more than
+/// [`SAME_CODE_TOLERANCE`] apart is flagged as noise to be explained.
+pub fn sanity(results: &Results) -> String {
+    let (a, b) = (registry::ASYNC_TOKIO.name, registry::HYBRID_BLOCKING.name);
+    let mut table = format!(
+        "| ECHO-only figure (same code in {a} and {b}) | {a} | {b} | apart | verdict |\n|---|---:|---:|---:|---|\n"
+    );
+    let mut rows: Vec<SanityRow> = Vec::new();
+    for step in [Step::Throughput, Step::Pipelined] {
+        let requests = |name| {
+            Spread::over(&results.rounds(name, step, None), |r| {
+                Some(r.report.throughput_rps)
+            })
+        };
+        rows.push((
+            format!("{step}: requests/s"),
+            requests(a),
+            requests(b),
+            |v| format!("{:.0}k", v / 1000.0),
+        ));
+    }
+    let cpu = |name| Spread::over(&results.rounds(name, Step::Throughput, None), server_cpu_us);
+    rows.push((
+        "throughput: server CPU µs per request".into(),
+        cpu(a),
+        cpu(b),
+        |v| format!("{v:.2}"),
+    ));
+    let sweeps = capacities(results, Step::Capacity);
+    for size in results.schedule.capacity_connections.clone() {
+        let capacity = |name: &str| {
+            let found = sweeps
+                .iter()
+                .find(|c| c.server == name && c.connections == size)?;
+            Spread::of([found.sustained?.rate?])
+        };
+        rows.push((
+            format!("capacity at {size} connections: requests/s"),
+            capacity(a),
+            capacity(b),
+            |v| format!("{v:.0}"),
+        ));
+    }
+    for (name, first, second, show) in rows {
+        let (Some(first), Some(second)) = (first, second) else {
+            continue;
+        };
+        let apart = first.relative_gap(&second);
+        let verdict = if apart <= SAME_CODE_TOLERANCE {
+            "agree".to_owned()
+        } else {
+            format!("**{:.0}% apart: noise to be explained**", apart * 100.0)
+        };
+        let _ = writeln!(
+            table,
+            "| {name} | {} | {} | {:.0}% | {verdict} |",
+            first.show(show),
+            second.show(show),
+            apart * 100.0
         );
     }
     table
@@ -518,6 +782,50 @@ mod tests {
         );
     }
 
+    /// Three closed-loop rounds each of 03 and 04 at these requests/s.
+    fn throughput_rounds(tokio: [f64; 3], hybrid: [f64; 3]) -> Results {
+        let mut results = results_with(&[("03-async-tokio", Step::Throughput, 64, 64); 6]);
+        for (i, (run, rps)) in results
+            .runs
+            .iter_mut()
+            .zip(tokio.iter().chain(&hybrid))
+            .enumerate()
+        {
+            if i >= 3 {
+                run.server = "04-hybrid-blocking".into();
+            }
+            run.round = i % 3 + 1;
+            run.report.mode = loadtest::report::Mode::Closed;
+            run.report.throughput_rps = *rps;
+        }
+        results
+    }
+
+    #[test]
+    fn throughput_shows_the_median_of_the_rounds_and_their_range() {
+        let results = throughput_rounds([90_000.0, 110_000.0, 100_000.0], [1.0, 2.0, 3.0]);
+        let table = throughput(&results);
+        assert!(table.contains("| 100k (90k–110k) |"), "{table}");
+        let median = results
+            .find("03-async-tokio", Step::Throughput, None)
+            .unwrap();
+        assert_eq!(median.report.throughput_rps, 100_000.0, "the median round");
+    }
+
+    #[test]
+    fn the_same_code_must_agree_or_be_flagged() {
+        let agree = throughput_rounds([100e3, 104e3, 98e3], [101e3, 97e3, 106e3]);
+        let table = sanity(&agree);
+        assert!(table.contains("| agree |"), "{table}");
+        assert!(!table.contains("noise"), "{table}");
+        let apart = throughput_rounds([100e3, 104e3, 98e3], [80e3, 79e3, 85e3]);
+        let table = sanity(&apart);
+        assert!(
+            table.contains("25% apart: noise to be explained"),
+            "{table}"
+        );
+    }
+
     #[test]
     fn the_threads_table_divides_by_the_threads_added() {
         let mut results = results_with(&[
@@ -551,9 +859,12 @@ mod tests {
             reason: "`go` is not installed".into(),
         });
         assert!(footer(&results).contains("Not measured: go-peer (`go` is not installed)"));
+        let table = throughput(&results);
         assert!(
-            throughput(&results)
-                .contains("| 03-async-tokio | 64 | 1 | 999 | 90 µs | 1.5 ms | 20% | 1 | 4 |")
+            table.contains(
+                "| 03-async-tokio | 1 | 1k | 90 µs | 1.5 ms | 5.00 µs | 3.00 | 20% | shared |"
+            ),
+            "{table}"
         );
     }
 }

@@ -61,8 +61,8 @@ pub struct SuiteArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// A small staircase (1, 10, 100) and short windows, for CI: about two
-    /// minutes
+    /// A small staircase (1, 10, 100), short windows and two rounds, for
+    /// CI: about five minutes
     #[arg(long)]
     pub quick: bool,
 
@@ -285,19 +285,9 @@ struct Lane<'a> {
     stopped: bool,
 }
 
-/// A sweep step: the servers' sweeps at one connection count advance rate
-/// by rate together, each server taking its turn at each rate. A rate one
-/// run does not settle (near the knee, or the tester fell behind) is
-/// measured again, interleaved with the other servers' retries, and judged
-/// on the median ([`capacity::verdict`]). A server's sweep stops at its
-/// first rate not sustained.
-fn sweep(
-    host: &Host,
-    schedule: &Schedule,
-    step: Step,
-    servers: &[&Server],
-    progress: &mut Progress,
-) -> anyhow::Result<Vec<Run>> {
+/// Each server's sweeps of `step`, one lane per connection count and set
+/// of server flags.
+fn lanes_of<'a>(schedule: &Schedule, step: Step, servers: &[&'a Server]) -> Vec<Lane<'a>> {
     let mut lanes: Vec<Lane> = Vec::new();
     for server in servers {
         for measurement in schedule.for_server(server, &[step]) {
@@ -313,12 +303,37 @@ fn sweep(
             }
         }
     }
+    lanes
+}
+
+/// The connection counts of the lanes, each once, in the schedule's order.
+fn sizes_of(lanes: &[Lane]) -> Vec<usize> {
+    let mut sizes: Vec<usize> = Vec::new();
+    for lane in lanes {
+        let size = lane.rates[0].connections();
+        if !sizes.contains(&size) {
+            sizes.push(size);
+        }
+    }
+    sizes
+}
+
+/// A sweep step: the servers' sweeps at one connection count advance rate
+/// by rate together, each server taking its turn at each rate. A rate one
+/// run does not settle (near the knee, or the tester fell behind) is
+/// measured again, interleaved with the other servers' retries, and judged
+/// on the median ([`capacity::verdict`]). A server's sweep stops at its
+/// first rate not sustained.
+fn sweep(
+    host: &Host,
+    schedule: &Schedule,
+    step: Step,
+    servers: &[&Server],
+    progress: &mut Progress,
+) -> anyhow::Result<Vec<Run>> {
+    let mut lanes = lanes_of(schedule, step, servers);
     let longest = lanes.iter().map(|lane| lane.rates.len()).max().unwrap_or(0);
-    let mut sizes: Vec<usize> = lanes
-        .iter()
-        .map(|lane| lane.rates[0].connections())
-        .collect();
-    sizes.dedup();
+    let sizes = sizes_of(&lanes);
     let mut runs = Vec::new();
     for size in sizes {
         for index in 0..longest {
@@ -767,6 +782,27 @@ mod tests {
         let sweep = planned_work(&schedule, &servers, &[Step::Capacity]);
         assert_eq!(sweep.len(), 2 * schedule.capacity_rates.len());
         assert!(sweep.iter().all(|(_, m)| m.pinned));
+    }
+
+    #[test]
+    fn sweeps_run_each_connection_count_once_with_a_lane_per_server_and_flags() {
+        let schedule = Schedule::new(false);
+        let servers = [
+            &registry::THREAD_POOL,
+            &registry::ASYNC_TOKIO,
+            &registry::EVENT_LOOP,
+        ];
+        let lanes = lanes_of(&schedule, Step::Capacity, &servers);
+        assert_eq!(sizes_of(&lanes), [100, 10_000]);
+        assert_eq!(lanes.len(), 1 + 2 + 2, "02's pool sweeps only 100");
+        assert!(
+            lanes
+                .iter()
+                .all(|lane| lane.rates.len() == schedule.capacity_rates.len())
+        );
+        let workers = lanes_of(&schedule, Step::Workers, &[&registry::ASYNC_TOKIO]);
+        assert_eq!(workers.len(), schedule.worker_counts.len());
+        assert_eq!(sizes_of(&workers), [schedule.mixed_connections]);
     }
 
     #[test]
