@@ -47,7 +47,7 @@ const SIZE: (u32, u32) = (760, 440);
 /// book still says where and when it was measured.
 fn stamp_text(results: &Results) -> String {
     format!(
-        "{} cores shared by client and server · commit {} · {}",
+        "client and server on one {}-core machine · commit {} · {}",
         results.stamp.cores, results.stamp.commit, results.stamp.date
     )
 }
@@ -669,7 +669,7 @@ mod tests {
         assert!(latency(&results).unwrap().contains("03-async-tokio"));
         assert!(latency(&results).unwrap().contains("p99: thick line"));
         for svg in [latency(&results).unwrap(), mixed(&results).unwrap()] {
-            assert!(svg.contains("cores shared by client and server · commit"));
+            assert!(svg.contains("-core machine · commit"));
         }
         let refused = results_with(&[
             ("02-thread-pool", Step::Staircase, 100, 100),

@@ -73,7 +73,7 @@ pub fn claims(results: &Results, schedule: &Schedule) -> String {
     rows.extend(pipelining(results));
     rows.push(shutdown_pattern());
     let mut table = String::from(
-        "| post | claim | verdict | measured here (2 cores shared by client and server) | rerun |\n\
+        "| post | claim | verdict | measured here (client and server on one 2-core machine) | rerun |\n\
          |---|---|---|---|---|\n",
     );
     for row in rows {

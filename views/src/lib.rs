@@ -58,6 +58,7 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("throughput.md", tables::throughput(results))?;
     page("pinning.md", tables::pinning(results))?;
     page("cost.md", tables::cost(results))?;
+    page("cost-summary.md", prose::cost_summary(results))?;
     page("sanity.md", tables::sanity(results))?;
     page("timing.md", tables::timing(results))?;
     page("stalled.md", tables::stalled(results))?;

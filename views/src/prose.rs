@@ -303,6 +303,50 @@ pub fn peers_summary(results: &Results) -> String {
     text
 }
 
+/// What one request cost each server, in sentences: the kernel's share of
+/// its CPU, and who switched threads per request.
+pub fn cost_summary(results: &Results) -> String {
+    let mut text = String::new();
+    let mut shares = Vec::new();
+    let mut switching = Vec::new();
+    for server in results.servers() {
+        let rounds = results.rounds(server.name, Step::Throughput, None);
+        let figure = |pick: fn(&loadtest::report::ServerReport) -> Option<f64>| {
+            Spread::over(&rounds, |r| pick(r.report.server.as_ref()?))
+        };
+        let (Some(user), Some(kernel), Some(switches)) = (
+            figure(|s| s.user_cpu_us_per_request),
+            figure(|s| s.kernel_cpu_us_per_request),
+            figure(|s| s.context_switches_per_request),
+        ) else {
+            continue;
+        };
+        let share = kernel.median / (user.median + kernel.median).max(f64::EPSILON);
+        shares.push(format!("{} {:.0}%", server.name, share * 100.0));
+        if switches.median >= 0.5 {
+            switching.push(format!("{} ({:.2})", server.name, switches.median));
+        }
+    }
+    if shares.is_empty() {
+        return text;
+    }
+    let _ = writeln!(
+        text,
+        "- The kernel's share of the server's CPU per request (medians of the rounds): {}.",
+        shares.join(", ")
+    );
+    let _ = writeln!(
+        text,
+        "- Servers that switched threads about once a request or more: {}.",
+        if switching.is_empty() {
+            "none".to_owned()
+        } else {
+            switching.join(", ")
+        }
+    );
+    text
+}
+
 /// Model 05's targets: RSS per idle connection at 10,000 connections at
 /// most this many bytes…
 pub const EVENT_LOOP_RSS_TARGET: u64 = 256;
@@ -401,8 +445,14 @@ pub fn event_loop_targets(results: &Results) -> String {
         } else {
             let _ = writeln!(
                 text,
-                " The tester, on the same two cores, was the limit for {}: the ratio says \
-                 how much CPU each server left the tester as much as how fast it is.",
+                " The tester ({}) was the limit for {}: requests per second then say \
+                 how fast the tester went as much as the server; the server's CPU per \
+                 request is the steadier comparison.",
+                if ours.pinned() {
+                    "alone on its own core"
+                } else {
+                    "sharing the cores with the server"
+                },
                 limited.join(" and ")
             );
         }

@@ -23,7 +23,7 @@ pub fn footer(results: &Results) -> String {
     let parts = results.parts();
     let mut footer = if parts.len() <= 1 {
         format!(
-            "\n*Measured {} on {} ({} cores shared by client and server), commit `{}`, by {command}.*\n",
+            "\n*Measured {} on {} ({} cores, client and server on the same machine), commit `{}`, by {command}.*\n",
             results.stamp.date, results.stamp.cpu, results.stamp.cores, results.stamp.commit,
         )
     } else {
@@ -40,7 +40,7 @@ pub fn footer(results: &Results) -> String {
             })
             .collect();
         format!(
-            "\n*Measured on {} ({} cores shared by client and server) by {command}, in parts: {}.*\n",
+            "\n*Measured on {} ({} cores, client and server on the same machine) by {command}, in parts: {}.*\n",
             results.stamp.cpu,
             results.stamp.cores,
             list.join("; ")
@@ -290,8 +290,8 @@ pub fn cores_of(run: &Run) -> String {
 /// their range, and what one request cost the server.
 pub fn throughput(results: &Results) -> String {
     let mut table = String::from(
-        "| server | in flight per connection | requests/s, median (range) | p50 | p99, median (range) | server CPU per request | server system calls per request | tester CPU (of its core) | CPUs |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| server | in flight per connection | requests/s, median (range) | p50 | p99, median (range) | server CPU per request | server system calls per request | tester system calls per request | tester CPU (of its core) | CPUs |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for server in results.servers() {
         for step in [Step::Throughput, Step::Pipelined] {
@@ -308,6 +308,8 @@ pub fn throughput(results: &Results) -> String {
                 .map_or("–".to_owned(), |s| format!("{:.2} µs", s.median));
             let calls = Spread::over(&rounds, |r| r.report.server.as_ref()?.syscalls_per_request)
                 .map_or("–".to_owned(), |s| format!("{:.2}", s.median));
+            let tester_calls = Spread::over(&rounds, |r| r.report.tester.syscalls_per_request)
+                .map_or("–".to_owned(), |s| format!("{:.2}", s.median));
             let tester = Spread::over(&rounds, |r| Some(r.report.tester.cpu_share))
                 .map_or("–".to_owned(), |s| format!("{:.0}%", s.median * 100.0));
             let limited = rounds
@@ -321,7 +323,7 @@ pub fn throughput(results: &Results) -> String {
             };
             let _ = writeln!(
                 table,
-                "| {} | {} | {} | {} | {p99} | {cost} | {calls} | {tester}{limited} | {} |",
+                "| {} | {} | {} | {} | {p99} | {cost} | {calls} | {tester_calls} | {tester}{limited} | {} |",
                 run.server,
                 run.report.pipeline,
                 rps(&requests),
@@ -475,7 +477,14 @@ pub fn timing(results: &Results) -> String {
 pub const SAME_CODE_TOLERANCE: f64 = 0.10;
 
 /// One figure of [`sanity`]: its name, 03's and 04's, and how to write it.
-type SanityRow = (String, Option<Spread>, Option<Spread>, fn(f64) -> String);
+/// The last field says what may explain a gap, when the results show it.
+type SanityRow = (
+    String,
+    Option<Spread>,
+    Option<Spread>,
+    fn(f64) -> String,
+    String,
+);
 
 /// 03 and 04 run the same code for ECHO: their ECHO-only figures should
 /// agree. Each pair is compared on medians; a pair more than
@@ -486,17 +495,29 @@ pub fn sanity(results: &Results) -> String {
         "| ECHO-only figure (same code in {a} and {b}) | {a} | {b} | apart | verdict |\n|---|---:|---:|---:|---|\n"
     );
     let mut rows: Vec<SanityRow> = Vec::new();
+    let all_limited = |step| {
+        [a, b].iter().all(|name| {
+            let rounds = results.rounds(name, step, None);
+            !rounds.is_empty() && rounds.iter().all(|r| r.report.tester_limit().is_some())
+        })
+    };
     for step in [Step::Throughput, Step::Pipelined] {
         let requests = |name| {
             Spread::over(&results.rounds(name, step, None), |r| {
                 Some(r.report.throughput_rps)
             })
         };
+        let why = if all_limited(step) {
+            "every round of both was tester-limited: the pace is the tester's".to_owned()
+        } else {
+            String::new()
+        };
         rows.push((
             format!("{step}: requests/s"),
             requests(a),
             requests(b),
             |v| format!("{:.0}k", v / 1000.0),
+            why,
         ));
     }
     let cpu = |name| Spread::over(&results.rounds(name, Step::Throughput, None), server_cpu_us);
@@ -505,23 +526,37 @@ pub fn sanity(results: &Results) -> String {
         cpu(a),
         cpu(b),
         |v| format!("{v:.2}"),
+        String::new(),
     ));
     let sweeps = capacities(results, Step::Capacity);
+    let rates = &results.schedule.capacity_rates;
     for size in results.schedule.capacity_connections.clone() {
-        let capacity = |name: &str| {
-            let found = sweeps
+        let found = |name: &str| {
+            sweeps
                 .iter()
-                .find(|c| c.server == name && c.connections == size)?;
-            Spread::of([found.sustained?.rate?])
+                .find(|c| c.server == name && c.connections == size)
+        };
+        let capacity = |name: &str| Spread::of([found(name)?.sustained?.rate?]);
+        // Where each sweep stopped, as an index into the rates.
+        let stop = |name: &str| {
+            let rate = found(name)?.stopped.as_ref()?.0.rate?;
+            rates.iter().position(|&r| r == rate)
+        };
+        let why = match (stop(a), stop(b)) {
+            (Some(x), Some(y)) if x.abs_diff(y) == 1 => {
+                "one rate of the sweep apart, where the rates step by up to 2×".to_owned()
+            }
+            _ => String::new(),
         };
         rows.push((
             format!("capacity at {size} connections: requests/s"),
             capacity(a),
             capacity(b),
             |v| format!("{v:.0}"),
+            why,
         ));
     }
-    for (name, first, second, show) in rows {
+    for (name, first, second, show, why) in rows {
         let (Some(first), Some(second)) = (first, second) else {
             continue;
         };
@@ -529,7 +564,15 @@ pub fn sanity(results: &Results) -> String {
         let verdict = if apart <= SAME_CODE_TOLERANCE {
             "agree".to_owned()
         } else {
-            format!("**{:.0}% apart: noise to be explained**", apart * 100.0)
+            let why = if why.is_empty() {
+                why
+            } else {
+                format!(" ({why})")
+            };
+            format!(
+                "**{:.0}% apart: noise to be explained**{why}",
+                apart * 100.0
+            )
         };
         let _ = writeln!(
             table,
@@ -862,7 +905,7 @@ mod tests {
         let table = throughput(&results);
         assert!(
             table.contains(
-                "| 03-async-tokio | 1 | 1k | 90 µs | 1.5 ms | 5.00 µs | 3.00 | 20% | shared |"
+                "| 03-async-tokio | 1 | 1k | 90 µs | 1.5 ms | 5.00 µs | 3.00 | 0.50 | 20% | shared |"
             ),
             "{table}"
         );
