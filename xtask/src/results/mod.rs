@@ -79,7 +79,9 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
         if_changed: Some(path),
     } = &action
     {
-        let touched = touching(&root.join("book/src/results"), path)?;
+        let folder = root.join("book/src/results");
+        let mut touched = touching(&folder, path)?;
+        add_reference(&folder, &mut touched);
         if !touched.is_empty() {
             report_plan(&touched);
         }
@@ -107,6 +109,7 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
             Ok(stale.is_empty() && drawn.is_empty())
         }
         Action::Plan { .. } => {
+            add_reference(&folder, &mut stale);
             report_plan(&stale);
             Ok(true)
         }
@@ -115,6 +118,7 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
                 stale = everything(&folder, &expected_by_kind)?;
             } else {
                 refuse_mixing_machines(&folder, &stale, &expected_by_kind)?;
+                add_reference(&folder, &mut stale);
             }
             report_plan(&stale);
             refresh(
@@ -550,6 +554,35 @@ fn refresh(
     redraw_suite_views(&built.target, folder)?;
     println!("refreshed in {}", minutes(started.elapsed().as_secs_f64()));
     Ok(())
+}
+
+/// A partial suite rerun measures 03 beside the stale servers, as the
+/// reference they are compared with (`loadtest suite --reference`): its
+/// runs at those steps are rerun too, and planned with their time.
+fn add_reference(folder: &Path, stale: &mut Vec<Stale>) {
+    let reference = registry::ASYNC_TOKIO.name;
+    let suite: Vec<&Stale> = stale.iter().filter(|s| s.kind == "suite").collect();
+    if suite.is_empty() || whole_suite(&suite) || suite.iter().any(|s| s.id == reference) {
+        return;
+    }
+    let steps: BTreeSet<Step> = suite.iter().flat_map(|s| s.steps.iter().copied()).collect();
+    let took: f64 = Results::read(&folder.join("suite.json"))
+        .map(|results| {
+            results
+                .runs
+                .iter()
+                .filter(|run| run.server == reference && steps.contains(&run.step))
+                .map(|run| run.took_s)
+                .sum()
+        })
+        .unwrap_or(0.0);
+    stale.push(Stale {
+        kind: "suite",
+        id: reference.to_owned(),
+        steps,
+        why: vec!["measured beside them, as the reference a partial rerun is compared with".into()],
+        took_s: (took > 0.0).then_some(took),
+    });
 }
 
 /// Whether every server is stale at every step it takes part in: then
