@@ -621,8 +621,8 @@ pub fn stalled(results: &Results) -> String {
 /// what its latency was there, and why the sweep stopped.
 pub fn capacity(results: &Results, step: Step) -> String {
     let mut table = format!(
-        "| server | connections | capacity, requests/s (ECHO p99 ≤ {} ms) | ECHO p50 / p99 there | tester CPU there | next rate | why the sweep stopped there |\n\
-         |---|---:|---:|---:|---:|---:|---|\n",
+        "| server | connections | capacity, requests/s (ECHO p99 ≤ {} ms) | ECHO p50 / p99 there | tester CPU there | next rate | why the sweep stopped there | its tries' ECHO p99 |\n\
+         |---|---:|---:|---:|---:|---:|---|---|\n",
         CAPACITY_P99_BOUND_US / 1000
     );
     for sweep in capacities(results, step) {
@@ -649,9 +649,12 @@ pub fn capacity(results: &Results, step: Step) -> String {
                 )
             },
         );
+        let tries = sweep.stopped.as_ref().map_or("–".to_owned(), |(run, _)| {
+            tries_text(results, step, &sweep, run.rate)
+        });
         let _ = writeln!(
             table,
-            "| {}{} | {} | {} | {latency} | {tester} | {next} | {why} |",
+            "| {}{} | {} | {} | {latency} | {tester} | {next} | {why} | {tries} |",
             sweep.server,
             if sweep.flags.is_empty() {
                 String::new()
@@ -663,6 +666,33 @@ pub fn capacity(results: &Results, step: Step) -> String {
         );
     }
     table
+}
+
+/// Every try of one rate of a sweep, its ECHO p99 each (sorted; `T`
+/// marks a try the tester limited, left out of the median): the spread
+/// behind the verdict.
+fn tries_text(
+    results: &Results,
+    step: Step,
+    sweep: &capacity::Capacity,
+    rate: Option<f64>,
+) -> String {
+    let mut tries: Vec<(u64, bool)> = results
+        .of(step)
+        .filter(|r| {
+            r.server == sweep.server
+                && r.connections == sweep.connections
+                && r.server_flags.join(" ") == sweep.flags
+                && r.rate == rate
+        })
+        .map(|r| (capacity::echo_p99(r), r.report.tester_limit().is_some()))
+        .collect();
+    tries.sort_unstable();
+    let shown: Vec<String> = tries
+        .iter()
+        .map(|&(p99, limited)| format!("{}{}", micros(p99), if limited { " T" } else { "" }))
+        .collect();
+    shown.join(", ")
 }
 
 /// 03 at each worker count: its capacity and its idle memory, for the
