@@ -271,6 +271,22 @@ fn draw_crosses(chart: &mut LogLog, crosses: &[StopMark]) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The median round (by its headline figure) of the measurement `run`
+/// belongs to: the same server, step, connections, rate and pinning.
+fn median_round<'a>(results: &'a Results, run: &Run) -> &'a Run {
+    let mut rounds: Vec<&Run> = results
+        .of(run.step)
+        .filter(|r| {
+            r.server == run.server
+                && r.connections == run.connections
+                && r.rate == run.rate
+                && r.pinned() == run.pinned()
+        })
+        .collect();
+    rounds.sort_by(|a, b| a.headline().total_cmp(&b.headline()));
+    rounds[rounds.len().saturating_sub(1) / 2]
+}
+
 /// ECHO p99 under each mixed workload: a panel per workload, a bar per
 /// server labelled with its short name, on one log scale so that a 70×
 /// gap looks like one.
@@ -423,8 +439,17 @@ type Line<'a> = (RGBColor, &'a str, Vec<(f64, f64)>);
 /// workload: a stall shows as a peak where the whole run's p99 is one
 /// number.
 pub fn over_time(results: &Results, step: Step) -> ChartResult {
-    let lines: Vec<Line> = results
-        .of(step)
+    // One line per server (and loop): its median round, so that the
+    // chart reads as one run of each, not three.
+    let mut median_rounds: Vec<&Run> = Vec::new();
+    for run in results.of(step) {
+        let median = median_round(results, run);
+        if !median_rounds.iter().any(|r| std::ptr::eq(*r, median)) {
+            median_rounds.push(median);
+        }
+    }
+    let lines: Vec<Line> = median_rounds
+        .into_iter()
         .map(|run| {
             // The stalled step runs one server twice: the closed loop in black.
             let (colour, name) = match (run.step, run.rate) {
@@ -553,17 +578,24 @@ pub fn capacity(results: &Results) -> ChartResult {
                 ))
                 .map_err(chart_error)?;
             for server in results.servers() {
-                let mut runs: Vec<&Run> = Vec::new();
+                // Each rate's tries, drawn as the try its verdict is read
+                // from (the median of those the tester did not limit).
+                let mut tries: Vec<(f64, Vec<&Run>)> = Vec::new();
                 for run in results
                     .of(Step::Capacity)
                     .filter(|r| r.server == server.name && r.connections == size)
                 {
-                    // A rate tried twice (a failure confirmed): its last try.
-                    if runs.last().is_some_and(|last| last.rate == run.rate) {
-                        runs.pop();
+                    let rate = run.rate.unwrap_or(0.0);
+                    match tries.iter_mut().find(|(r, _)| *r == rate) {
+                        Some((_, runs)) => runs.push(run),
+                        None => tries.push((rate, vec![run])),
                     }
-                    runs.push(run);
                 }
+                tries.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let runs: Vec<&Run> = tries
+                    .iter()
+                    .filter_map(|(_, runs)| Some(capacity::verdict(runs)?.1))
+                    .collect();
                 if runs.is_empty() {
                     continue;
                 }

@@ -60,11 +60,30 @@ pub fn footer(results: &Results) -> String {
 /// How the comparisons were measured: rounds, and who had which cores.
 fn method_line(results: &Results) -> String {
     let pinned = results.runs.iter().find_map(|run| run.pinning.as_ref());
+    // The steps that ran pinned, read from the runs.
+    let pinned_steps: Vec<String> = Step::ALL
+        .iter()
+        .filter(|&&step| results.of(step).any(Run::pinned))
+        .map(|step| {
+            let unpinned_too = results.of(*step).any(|r| !r.pinned());
+            format!(
+                "{step}{}",
+                if unpinned_too {
+                    " (and again unpinned)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
     let cores = match pinned {
         Some(p) => format!(
-            "Throughput, pipelined and capacity: server pinned to CPU {}, tester to CPU {} (one core each); \
-             the other steps share all {} cores",
-            p.server, p.tester, results.stamp.cores
+            "Pinned, server on CPU {} and tester on CPU {} (one core each): {}; \
+             every other step shares all {} cores",
+            p.server,
+            p.tester,
+            pinned_steps.join(", "),
+            results.stamp.cores
         ),
         None => format!(
             "Every step: both sides share all {} cores",
@@ -441,7 +460,7 @@ pub fn cost(results: &Results) -> String {
 /// rounds, for whoever reruns it.
 pub fn timing(results: &Results) -> String {
     let mut table =
-        String::from("| step | runs | rounds | servers | minutes |\n|---|---:|---:|---:|---:|\n");
+        String::from("| step | runs | rounds (a sweep: most tries of one rate) | servers | minutes |\n|---|---:|---:|---:|---:|\n");
     let mut total = 0.0;
     for step in Step::ALL {
         let runs: Vec<&Run> = results.of(step).collect();
@@ -537,12 +556,18 @@ pub fn sanity(results: &Results) -> String {
                 .find(|c| c.server == name && c.connections == size)
         };
         let capacity = |name: &str| Spread::of([found(name)?.sustained?.rate?]);
+        let lower_bound = [a, b]
+            .iter()
+            .any(|name| found(name).is_some_and(|c| !c.is_servers()));
         // Where each sweep stopped, as an index into the rates.
         let stop = |name: &str| {
             let rate = found(name)?.stopped.as_ref()?.0.rate?;
             rates.iter().position(|&r| r == rate)
         };
         let why = match (stop(a), stop(b)) {
+            _ if lower_bound => {
+                "a lower bound (the tester ended a sweep): not a test of the servers".to_owned()
+            }
             (Some(x), Some(y)) if x.abs_diff(y) == 1 => {
                 "one rate of the sweep apart, where the rates step by up to 2×".to_owned()
             }
@@ -561,13 +586,20 @@ pub fn sanity(results: &Results) -> String {
             continue;
         };
         let apart = first.relative_gap(&second);
-        let verdict = if apart <= SAME_CODE_TOLERANCE {
-            "agree".to_owned()
+        let overlap = if first.rounds > 1 && first.overlaps(&second) {
+            " (their ranges overlap)"
         } else {
-            let why = if why.is_empty() {
-                why
-            } else {
-                format!(" ({why})")
+            ""
+        };
+        let verdict = if why.starts_with("a lower bound") {
+            format!("cannot be checked: {why}")
+        } else if apart <= SAME_CODE_TOLERANCE {
+            format!("agree{overlap}")
+        } else {
+            let why = match (why.is_empty(), overlap.is_empty()) {
+                (true, _) => overlap.to_owned(),
+                (false, true) => format!(" ({why})"),
+                (false, false) => format!(" ({why}; their ranges overlap)"),
             };
             format!(
                 "**{:.0}% apart: noise to be explained**{why}",
