@@ -459,8 +459,9 @@ pub fn cost(results: &Results) -> String {
 /// What each step of the suite took, runs and minutes: the cost of the
 /// rounds, for whoever reruns it.
 pub fn timing(results: &Results) -> String {
-    let mut table =
-        String::from("| step | runs | rounds (a sweep: most tries of one rate) | servers | minutes |\n|---|---:|---:|---:|---:|\n");
+    let mut table = String::from(
+        "| step | runs | rounds (a sweep: most tries of one rate) | servers | minutes |\n|---|---:|---:|---:|---:|\n",
+    );
     let mut total = 0.0;
     for step in Step::ALL {
         let runs: Vec<&Run> = results.of(step).collect();
@@ -921,13 +922,13 @@ mod tests {
     fn the_same_code_must_agree_or_be_flagged() {
         let agree = throughput_rounds([100e3, 104e3, 98e3], [101e3, 97e3, 106e3]);
         let table = sanity(&agree);
-        assert!(table.contains("| agree |"), "{table}");
+        assert!(table.contains("| agree (their ranges overlap) |"), "{table}");
         assert!(!table.contains("noise"), "{table}");
         let apart = throughput_rounds([100e3, 104e3, 98e3], [80e3, 79e3, 85e3]);
         let table = sanity(&apart);
         assert!(
-            table.contains("25% apart: noise to be explained"),
-            "{table}"
+            table.contains("25% apart: noise to be explained** |"),
+            "apart, and the ranges do not overlap: {table}"
         );
     }
 
