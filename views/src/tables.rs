@@ -309,8 +309,8 @@ pub fn cores_of(run: &Run) -> String {
 /// their range, and what one request cost the server.
 pub fn throughput(results: &Results) -> String {
     let mut table = String::from(
-        "| server | in flight per connection | requests/s, median (range) | p50 | p99, median (range) | server CPU per request | server system calls per request | tester system calls per request | tester CPU (of its core) | CPUs |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| server | in flight per connection | requests/s, median (range) | p50 | p99, median (range) | server CPU per request | server system calls per request | tester system calls per request | tester CPU (of its cores) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for server in results.servers() {
         for step in [Step::Throughput, Step::Pipelined] {
@@ -342,12 +342,11 @@ pub fn throughput(results: &Results) -> String {
             };
             let _ = writeln!(
                 table,
-                "| {} | {} | {} | {} | {p99} | {cost} | {calls} | {tester_calls} | {tester}{limited} | {} |",
+                "| {} | {} | {} | {} | {p99} | {cost} | {calls} | {tester_calls} | {tester}{limited} |",
                 run.server,
                 run.report.pipeline,
                 rps(&requests),
                 micros(run.report.latency_us.request.p50),
-                cores_of(run),
             );
         }
     }
@@ -922,7 +921,10 @@ mod tests {
     fn the_same_code_must_agree_or_be_flagged() {
         let agree = throughput_rounds([100e3, 104e3, 98e3], [101e3, 97e3, 106e3]);
         let table = sanity(&agree);
-        assert!(table.contains("| agree (their ranges overlap) |"), "{table}");
+        assert!(
+            table.contains("| agree (their ranges overlap) |"),
+            "{table}"
+        );
         assert!(!table.contains("noise"), "{table}");
         let apart = throughput_rounds([100e3, 104e3, 98e3], [80e3, 79e3, 85e3]);
         let table = sanity(&apart);
@@ -968,7 +970,7 @@ mod tests {
         let table = throughput(&results);
         assert!(
             table.contains(
-                "| 03-async-tokio | 1 | 1k | 90 µs | 1.5 ms | 5.00 µs | 3.00 | 0.50 | 20% | shared |"
+                "| 03-async-tokio | 1 | 1k | 90 µs | 1.5 ms | 5.00 µs | 3.00 | 0.50 | 20% |"
             ),
             "{table}"
         );
