@@ -598,6 +598,16 @@ mod tests {
             text.contains("04-hybrid-blocking took 3.0× what 03 took."),
             "{text}"
         );
+        // One rate of the sweep apart (04 at 4000): no order between them.
+        let mut close = results.clone();
+        close.runs[2].rate = Some(4000.0);
+        close.runs[3].rate = Some(6000.0);
+        let text = capacity_summary(&close);
+        assert!(
+            text.contains("stopped within one rate of the sweep of each other: no order"),
+            "{text}"
+        );
+        assert!(!text.contains('×'), "{text}");
         results.runs[3].report.tester.cpu_share = 0.99;
         let text = capacity_summary(&results);
         assert!(text.contains("took at least 3.0×"), "{text}");

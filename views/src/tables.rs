@@ -653,7 +653,7 @@ pub fn stalled(results: &Results) -> String {
 /// what its latency was there, and why the sweep stopped.
 pub fn capacity(results: &Results, step: Step) -> String {
     let mut table = format!(
-        "| server | connections | capacity, requests/s (ECHO p99 ≤ {} ms) | ECHO p50 / p99 there | tester CPU there | next rate | why the sweep stopped there | its tries' ECHO p99 |\n\
+        "| server | connections | capacity, requests/s (ECHO p99 ≤ {} ms) | ECHO p50 / p99 there | tester CPU there | next rate | why the sweep stopped at the next rate | the next rate's tries: ECHO p99 |\n\
          |---|---:|---:|---:|---:|---:|---|---|\n",
         CAPACITY_P99_BOUND_US / 1000
     );
