@@ -621,8 +621,8 @@ pub fn sanity(results: &Results) -> String {
 /// when each request was meant to go out, and from when it went out.
 pub fn stalled(results: &Results) -> String {
     let mut table = String::from(
-        "| server | loop | requests/s | p50 | p99 | p99.9 | max | p99 uncorrected | max uncorrected |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| server | loop | round | requests/s | p50 | p99 | p99.9 | max | p99 uncorrected | max uncorrected |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for run in results.of(Step::Stalled) {
         let report = &run.report;
@@ -630,13 +630,14 @@ pub fn stalled(results: &Results) -> String {
         let uncorrected = report.latency_us.request_uncorrected.as_ref();
         let _ = writeln!(
             table,
-            "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
             run.server,
             if run.rate.is_some() {
                 "open, on schedule"
             } else {
                 "closed, next after answer"
             },
+            run.round,
             report.throughput_rps,
             micros(request.p50),
             micros(request.p99),
@@ -768,19 +769,26 @@ pub fn workers(results: &Results) -> String {
 /// until the last answer.
 pub fn cpu_batch(results: &Results) -> String {
     let mut table = String::from(
-        "| server | WORKs at once (one per connection) | units each | all answered after | WORK p50 / max | server threads |\n\
+        "| server | WORKs at once (one per connection) | units each | all answered after, median (range) | WORK p50 / max (median round) | server threads |\n\
          |---|---:|---:|---:|---:|---:|\n",
     );
     let units = loadtest::suite::schedule::Schedule::new(results.quick).cpu_batch_work_units;
-    for run in results.of(Step::CpuBatch) {
+    for server in results.servers() {
+        let rounds = results.rounds(server.name, Step::CpuBatch, None);
+        let (Some(run), Some(took)) = (
+            results.find(server.name, Step::CpuBatch, None),
+            Spread::over(&rounds, |r| Some(r.report.duration_s)),
+        ) else {
+            continue;
+        };
         let work = run.report.kind(Kind::Work);
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {:.2} s | {} / {} | {} |",
+            "| {} | {} | {} | {} | {} / {} | {} |",
             run.server,
             run.connections,
             units,
-            run.report.duration_s,
+            took.show(|s| format!("{s:.2} s")),
             percentile(work, |p| p.p50),
             percentile(work, |p| p.max),
             run.report
