@@ -75,8 +75,10 @@ fn a_closed_loop_run_reports_the_json_contract() {
             "10",
             "--mix",
             "echo=80,work=20",
+            // Enough WORK for the server's CPU to show: /proc counts it in
+            // clock ticks (10 ms), and 200 ECHOs alone can take less than one.
             "--work-units",
-            "50",
+            "5000",
             "--server-pid",
             &me,
             "--model",
