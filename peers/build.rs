@@ -1,6 +1,7 @@
-//! Builds the Go peer for the tests, and finds Node.
+//! Builds the Go and C peers for the tests, and finds Node.
 //!
-//! With `go` on PATH, `go build` writes the peer into this package's
+//! With `cc` on PATH (a Rust toolchain needs it to link), the C peer is
+//! compiled into `OUT_DIR` and its path given in `C_PEER`. With `go` on PATH, `go build` writes the peer into this package's
 //! `OUT_DIR` and the tests get its path in `GO_PEER`; a compile error fails
 //! the build (a broken peer is a failure, not a skip). Without `go`, one
 //! warning line says that the Go peer's tests are skipped. The same for
@@ -14,9 +15,11 @@ use std::process::Command;
 fn main() {
     println!("cargo::rerun-if-changed=go");
     println!("cargo::rerun-if-changed=node");
+    println!("cargo::rerun-if-changed=c");
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rustc-check-cfg=cfg(has_go)");
     println!("cargo::rustc-check-cfg=cfg(has_node)");
+    println!("cargo::rustc-check-cfg=cfg(has_cc)");
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
 
@@ -30,6 +33,18 @@ fn main() {
         None => println!(
             "cargo::warning=`go` is not on PATH: the Go peer's conformance tests are skipped \
              (install Go, e.g. Debian's golang-go)"
+        ),
+    }
+    match find("cc") {
+        Some(cc) => {
+            let peer = out.join("c-peer");
+            build_c_peer(&cc, &manifest.join("c/server.c"), &peer);
+            println!("cargo::rustc-cfg=has_cc");
+            println!("cargo::rustc-env=C_PEER={}", peer.display());
+        }
+        None => println!(
+            "cargo::warning=`cc` is not on PATH: the C peer's conformance tests are skipped \
+             (install a C compiler, e.g. Debian's gcc)"
         ),
     }
     match find("node") {
@@ -68,5 +83,19 @@ fn build_go_peer(go: &Path, source: &Path, peer: &Path, out: &Path) {
         Ok(status) if status.success() => {}
         Ok(status) => panic!("`go build` of peers/go failed ({status}): see its errors above"),
         Err(error) => panic!("cannot run {}: {error}", go.display()),
+    }
+}
+
+/// The flags of `cargo xtask peers` (xtask/src/peers.rs): warnings are errors.
+fn build_c_peer(cc: &Path, source: &Path, peer: &Path) {
+    let status = Command::new(cc)
+        .args(["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-o"])
+        .arg(peer)
+        .arg(source)
+        .status();
+    match status {
+        Ok(status) if status.success() => {}
+        Ok(status) => panic!("`cc` of peers/c/server.c failed ({status}): see its errors above"),
+        Err(error) => panic!("cannot run {}: {error}", cc.display()),
     }
 }

@@ -327,8 +327,34 @@ pub const NODE_PEER: Server = Server {
     dir: "peers/node",
 };
 
+/// The C peer: one epoll loop and nothing else, the floor of what a
+/// request costs.
+pub const C_PEER: Server = Server {
+    name: "c-peer",
+    chapter: "peers.md",
+    summary: "C, one thread and one epoll loop: the floor, what the kernel alone costs",
+    launch: Launch::Peer {
+        file: "c-peer",
+        toolchain: "cc",
+    },
+    flags: &[],
+    default_addr: "127.0.0.1:7809",
+    suite_port: 7909,
+    reuse_port: true,
+    sits_out: &[
+        (Step::MixedWork, FLOOR_IS_FOR_ECHO),
+        (Step::MixedSleep, FLOOR_IS_FOR_ECHO),
+        (Step::Stalled, ONE_STALL),
+    ],
+    serves_at_once: None,
+    dir: "peers/c",
+};
+
+const FLOOR_IS_FOR_ECHO: &str = "the floor measures what an ECHO costs; it computes WORK on its \
+                                 one loop, holding every other connection meanwhile";
+
 /// Everything the suite measures, in the order of the book.
-pub const SERVERS: [Server; 8] = [
+pub const SERVERS: [Server; 9] = [
     SINGLE_THREAD,
     THREAD_POOL,
     THREAD_PER_CONNECTION,
@@ -337,6 +363,7 @@ pub const SERVERS: [Server; 8] = [
     EVENT_LOOP,
     GO_PEER,
     NODE_PEER,
+    C_PEER,
 ];
 
 /// The server called `name`, or an error that lists the names there are.

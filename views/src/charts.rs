@@ -24,6 +24,7 @@ const COLOURS: [RGBColor; registry::SERVERS.len()] = [
     RGBColor(225, 110, 185),
     RGBColor(0, 160, 170),
     RGBColor(200, 50, 50),
+    RGBColor(20, 20, 20),
 ];
 
 /// The colour of a server in every chart.
