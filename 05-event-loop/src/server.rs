@@ -18,7 +18,8 @@
 //!
 //! *Advancing* a connection is the whole protocol driver: write what is
 //! pending; answer every complete line the session holds; read until the
-//! socket says `WouldBlock`, and go round. It never blocks: a socket that
+//! socket says `WouldBlock` (or until a short read shows it emptied: see
+//! `read_more`), and go round. It never blocks: a socket that
 //! cannot take more output registers for writability and the connection
 //! stops reading until it drains (a client that does not read cannot grow
 //! our memory), and `WORK` and `SLEEP` go to a small pool of threads, whose
@@ -224,7 +225,7 @@ impl EventLoop {
                 match event.token() {
                     LISTENER => self.accept_all(),
                     WAKER => {} // the answers and the stop flag are read below
-                    Token(key) => self.advance(key),
+                    Token(key) => self.on_ready(key, event),
                 }
             }
             self.take_answers();
@@ -309,6 +310,15 @@ impl EventLoop {
         self.advance(key);
     }
     // ANCHOR_END: admit
+
+    /// The kernel says a connection's socket is ready: note what it said,
+    /// then let the connection do what it can.
+    fn on_ready(&mut self, key: usize, event: &mio::event::Event) {
+        if let Some(connection) = self.connections.get_mut(key) {
+            connection.note_readiness(event);
+        }
+        self.advance(key);
+    }
 
     /// Lets a connection do what it can now, then arms its deadline, or
     /// removes it if it is done.
@@ -462,6 +472,12 @@ struct Connection {
     armed: Option<Instant>,
     /// Whether it is registered for writability (its output is blocked).
     wants_writable: bool,
+    /// Whether a read may find bytes: set by every readable event, cleared
+    /// when a read says `WouldBlock` or comes back short (see `read_more`).
+    readable: bool,
+    /// Whether an event said the client closed its side: from then on only
+    /// `WouldBlock` or the end of the stream stops the reading.
+    read_closed: bool,
 }
 
 /// Where a conversation is: what an `async fn` would be parked on.
@@ -488,6 +504,8 @@ impl Connection {
             stage: Stage::Serving,
             armed: None,
             wants_writable: false,
+            readable: true, // bytes may have come before the registration
+            read_closed: false,
         }
     }
 
@@ -616,19 +634,45 @@ impl Connection {
         Ok(())
     }
 
+    /// What a readiness event says about reading.
+    fn note_readiness(&mut self, event: &mio::event::Event) {
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.readable = true;
+        }
+        self.read_closed |= event.is_read_closed();
+    }
+
     /// Reads once into the loop's buffer and hands the bytes to the session:
     /// `Some(n)` bytes (0: the client closed its side), `None` on
     /// `WouldBlock` (the kernel will say when there is more).
+    ///
+    /// The refinement (what Tokio does on Linux, `poll_evented.rs`): a read
+    /// that comes back *short*, fewer bytes than the buffer holds, has
+    /// emptied the socket's queue. With edge-triggered readiness, the next
+    /// byte to arrive raises a new event, so the read that would only say
+    /// `WouldBlock` can be skipped: `readable` goes false and the next call
+    /// returns `None` without a system call, until an event sets it again.
+    /// Not after an event said the client closed: its FIN is already queued
+    /// and raises no new event, so the reading goes on to the end.
     fn read_more(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        if !self.readable {
+            return Ok(None); // drained by a short read, and no event since
+        }
         loop {
             match self.stream.read(buf) {
                 Ok(n) => {
+                    if n > 0 && n < buf.len() && !self.read_closed {
+                        self.readable = false;
+                    }
                     if let Some(session) = &mut self.session {
                         session.receive(&buf[..n]);
                     }
                     return Ok(Some(n));
                 }
-                Err(error) if would_block(&error) => return Ok(None),
+                Err(error) if would_block(&error) => {
+                    self.readable = false;
+                    return Ok(None);
+                }
                 Err(error) if interrupted(&error) => {}
                 Err(error) => return Err(error),
             }

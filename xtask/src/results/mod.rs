@@ -531,6 +531,10 @@ fn refresh(
                     println!("anatomy: {id}…");
                     units::run_anatomy(built, id)?
                 }
+                Kind::Syscalls => {
+                    println!("syscalls: {id}…");
+                    units::run_syscalls(root, built, id)?
+                }
             };
             let unit = expected
                 .iter()

@@ -25,16 +25,20 @@ pub enum Kind {
     Reliability,
     /// `anatomy`: `bytes.json` → `bytes.md`.
     Anatomy,
+    /// One request's system calls under strace
+    /// (`scripts/one-request/`): `syscalls.json` → `one-request.md`.
+    Syscalls,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Bench, Kind::Reliability, Kind::Anatomy];
+    pub const ALL: [Kind; 4] = [Kind::Bench, Kind::Reliability, Kind::Anatomy, Kind::Syscalls];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Bench => "bench",
             Kind::Reliability => "reliability",
             Kind::Anatomy => "anatomy",
+            Kind::Syscalls => "syscalls",
         }
     }
 
@@ -43,6 +47,7 @@ impl Kind {
             Kind::Bench => "bench.json",
             Kind::Reliability => "reliability.json",
             Kind::Anatomy => "bytes.json",
+            Kind::Syscalls => "syscalls.json",
         }
     }
 
@@ -52,6 +57,7 @@ impl Kind {
             Kind::Bench => "bench.txt",
             Kind::Reliability => "reliability.txt",
             Kind::Anatomy => "bytes.md",
+            Kind::Syscalls => "one-request.md",
         }
     }
 }
@@ -140,7 +146,7 @@ impl Store {
             machines.into_iter().collect::<Vec<_>>().join("; "),
         );
         let mut out = match kind {
-            Kind::Anatomy => String::new(),
+            Kind::Anatomy | Kind::Syscalls => String::new(),
             Kind::Bench => format!("cargo bench -p launch --bench models, {stamp}\n\n"),
             Kind::Reliability => format!("reliability checks at full size, {stamp}\n"),
         };
@@ -160,6 +166,12 @@ impl Store {
         }
         if kind == Kind::Anatomy {
             let _ = write!(out, "\n*Each model taken apart by `anatomy`, {stamp}.*\n");
+        }
+        if kind == Kind::Syscalls {
+            let _ = write!(
+                out,
+                "\n*Each server traced by `scripts/one-request/one_request.py` under `strace -f`, {stamp}.*\n"
+            );
         }
         out
     }

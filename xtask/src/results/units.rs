@@ -7,7 +7,9 @@
 //!   model's test binary and its server binary, at the sizes below;
 //! - the fuzz run (`fuzz`): the protocol's fuzz test binary;
 //! - an anatomy row per model (`anatomy/03-async-tokio`): the anatomy
-//!   binary, minus the other models' folders.
+//!   binary, minus the other models' folders;
+//! - one request's system calls per server (`syscalls/05-event-loop`): the
+//!   server's binary (or a peer's folder) and the tracing script's folder.
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader};
@@ -47,6 +49,19 @@ const ANATOMY_MODELS: [&Server; 3] = [
     &registry::HYBRID_BLOCKING,
     &registry::EVENT_LOOP,
 ];
+
+/// The servers whose system calls the cost section lists: the floor, the
+/// hand-written loop, Tokio, and the thread pool.
+const SYSCALL_SERVERS: [&Server; 4] = [
+    &registry::C_PEER,
+    &registry::EVENT_LOOP,
+    &registry::ASYNC_TOKIO,
+    &registry::THREAD_POOL,
+];
+
+/// The script that traces one request, and its folder (its fingerprint).
+const TRACER_DIR: &str = "scripts/one-request";
+const TRACER: &str = "scripts/one-request/one_request.py";
 
 /// The heading of a reliability section in `reliability.txt`.
 pub fn reliability_heading(check: &str) -> String {
@@ -334,6 +349,27 @@ pub fn expected(kind: Kind, built: &Built, workspace: &Workspace) -> Result<Vec<
                 },
             });
         }
+        Kind::Syscalls => {
+            for server in SYSCALL_SERVERS {
+                let mut unit = fingerprint::Unit {
+                    folders: vec![TRACER_DIR.to_owned()],
+                    ..fingerprint::Unit::default()
+                };
+                match server.launch {
+                    Launch::Cargo { binary, package } => {
+                        unit.dep_infos.push(built.bin_dep_info(binary));
+                        unit.packages.push(package.to_owned());
+                    }
+                    Launch::Peer { .. } | Launch::Script { .. } => {
+                        unit.folders.push(server.dir.to_owned());
+                    }
+                }
+                units.push(Expected {
+                    id: format!("syscalls/{}", server.name),
+                    unit,
+                });
+            }
+        }
         Kind::Anatomy => {
             for model in ANATOMY_MODELS {
                 units.push(Expected {
@@ -546,6 +582,35 @@ fn cargo_test(
         bail!("cargo test -p {package} --test {test} failed:\n{text}");
     }
     Ok(text)
+}
+
+/// Traces one request of one server (`syscalls/05-event-loop`) with the
+/// script, which needs python3 and strace.
+pub fn run_syscalls(root: &Path, built: &Built, id: &str) -> Result<Measured> {
+    let started = Instant::now();
+    let name = id
+        .strip_prefix("syscalls/")
+        .context("a syscalls id is syscalls/SERVER")?;
+    let server = registry::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let command = server
+        .command(&built.target, root)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", server.name))?;
+    let output = Command::new("python3")
+        .arg(root.join(TRACER))
+        .arg(server.name)
+        .arg("--")
+        .arg(command.get_program())
+        .args(command.get_args())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run python3 (the tracing script needs it, and strace)")?;
+    if !output.status.success() {
+        bail!("{TRACER} failed on {name} ({})", output.status);
+    }
+    Ok(Measured {
+        text: String::from_utf8_lossy(&output.stdout).into_owned(),
+        took_s: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Runs anatomy on one model (`anatomy/03-async-tokio`).
