@@ -339,7 +339,7 @@ Ok(())",
                 hint: "loop on self.stage. Serving: write_out first (false: wait); then \
                        answer_lines (true: go round); then replies_sent(now), and BYE via \
                        finish_with if turn.stopping; then read_more: Some(0) closes, Some(_) \
-                       goes round, None (WouldBlock) waits. AwaitingAnswer: write what is \
+                       goes round, None (WouldBlock, or a short read drained the socket) waits. AwaitingAnswer: write what is \
                        pending, wait. Closing: write_out, then shutdown(Write) and Draining \
                        until now + CLOSE_DRAIN. Draining: discard_input.",
             },

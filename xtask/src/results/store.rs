@@ -31,7 +31,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Bench, Kind::Reliability, Kind::Anatomy, Kind::Syscalls];
+    pub const ALL: [Kind; 4] = [
+        Kind::Bench,
+        Kind::Reliability,
+        Kind::Anatomy,
+        Kind::Syscalls,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

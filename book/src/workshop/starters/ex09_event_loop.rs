@@ -4,9 +4,10 @@ fn advance(&mut self, turn: &mut Turn<'_>) -> io::Result<Next> {
     // TODO: loop on self.stage. Serving: write_out first (false: wait); then
     //       answer_lines (true: go round); then replies_sent(now), and BYE via
     //       finish_with if turn.stopping; then read_more: Some(0) closes, Some(_) goes
-    //       round, None (WouldBlock) waits. AwaitingAnswer: write what is pending,
-    //       wait. Closing: write_out, then shutdown(Write) and Draining until now +
-    //       CLOSE_DRAIN. Draining: discard_input.
+    //       round, None (WouldBlock, or a short read drained the socket) waits.
+    //       AwaitingAnswer: write what is pending, wait. Closing: write_out, then
+    //       shutdown(Write) and Draining until now + CLOSE_DRAIN. Draining:
+    //       discard_input.
     todo!("exercise 9: one connection in the event loop: read until WouldBlock, partial writes")
 }
 
@@ -37,19 +38,45 @@ fn want_writable(&mut self, turn: &Turn<'_>, writable: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// What a readiness event says about reading.
+fn note_readiness(&mut self, event: &mio::event::Event) {
+    if event.is_readable() || event.is_read_closed() || event.is_error() {
+        self.readable = true;
+    }
+    self.read_closed |= event.is_read_closed();
+}
+
 /// Reads once into the loop's buffer and hands the bytes to the session:
 /// `Some(n)` bytes (0: the client closed its side), `None` on
 /// `WouldBlock` (the kernel will say when there is more).
+///
+/// The refinement (what Tokio does on Linux, `poll_evented.rs`): a read
+/// that comes back *short*, fewer bytes than the buffer holds, has
+/// emptied the socket's queue. With edge-triggered readiness, the next
+/// byte to arrive raises a new event, so the read that would only say
+/// `WouldBlock` can be skipped: `readable` goes false and the next call
+/// returns `None` without a system call, until an event sets it again.
+/// Not after an event said the client closed: its FIN is already queued
+/// and raises no new event, so the reading goes on to the end.
 fn read_more(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    if !self.readable {
+        return Ok(None); // drained by a short read, and no event since
+    }
     loop {
         match self.stream.read(buf) {
             Ok(n) => {
+                if n > 0 && n < buf.len() && !self.read_closed {
+                    self.readable = false;
+                }
                 if let Some(session) = &mut self.session {
                     session.receive(&buf[..n]);
                 }
                 return Ok(Some(n));
             }
-            Err(error) if would_block(&error) => return Ok(None),
+            Err(error) if would_block(&error) => {
+                self.readable = false;
+                return Ok(None);
+            }
             Err(error) if interrupted(&error) => {}
             Err(error) => return Err(error),
         }
