@@ -342,7 +342,7 @@ pub const C_PEER: Server = Server {
     suite_port: 7909,
     reuse_port: true,
     sits_out: &[
-        (Step::MixedWork, FLOOR_IS_FOR_ECHO),
+        (Step::MixedWork, FLOOR_WORK),
         (Step::MixedSleep, FLOOR_IS_FOR_ECHO),
         (Step::Stalled, ONE_STALL),
     ],
@@ -350,8 +350,11 @@ pub const C_PEER: Server = Server {
     dir: "peers/c",
 };
 
-const FLOOR_IS_FOR_ECHO: &str = "the floor measures what an ECHO costs; it computes WORK on its \
-                                 one loop, holding every other connection meanwhile";
+const FLOOR_IS_FOR_ECHO: &str = "the floor is here for what an ECHO costs the kernel, not for \
+                                 how a model waits";
+
+const FLOOR_WORK: &str = "the floor is here for what an ECHO costs; it computes WORK on its one \
+                          loop, holding every other connection meanwhile, as 01 would";
 
 /// Everything the suite measures, in the order of the book.
 pub const SERVERS: [Server; 9] = [
