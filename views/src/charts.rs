@@ -333,6 +333,114 @@ pub fn mixed(results: &Results) -> ChartResult {
     Ok(svg)
 }
 
+/// The server's CPU per ECHO request, kernel under user, a bar per server,
+/// the floor first: the medians of the rounds, a line for the range of the
+/// totals, the total written above.
+pub fn cost(results: &Results) -> ChartResult {
+    let costs = crate::cost::costs(results);
+    let kernel_colour = RGBColor(40, 90, 160);
+    let user_colour = RGBColor(240, 160, 60);
+    let top = costs.iter().map(|c| c.total_us.max).fold(1.0, f64::max) * 1.3;
+    let mut svg = String::new();
+    {
+        let root = stamped_canvas(&mut svg, results)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Server CPU per ECHO request: median of the rounds, line = range (lower is better)",
+                ("sans-serif", 17),
+            )
+            .margin(10)
+            .x_label_area_size(34)
+            .y_label_area_size(56)
+            .build_cartesian_2d(
+                (0..costs.len().saturating_sub(1)).into_segmented(),
+                0f64..top,
+            )
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(costs.len().max(1))
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => costs
+                    .get(*i)
+                    .map(|c| short_name(c.server))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style(("sans-serif", 13))
+            .y_desc("µs of CPU per request")
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(chart_error)?;
+        let block = |i: usize, from: f64, to: f64, colour: RGBColor| {
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), from),
+                    (SegmentValue::Exact(i + 1), to),
+                ],
+                colour.filled(),
+            );
+            bar.set_margin(0, 0, 8, 8);
+            bar
+        };
+        chart
+            .draw_series(
+                costs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| block(i, 0.0, c.kernel_us.median, kernel_colour)),
+            )
+            .map_err(chart_error)?
+            .label("kernel")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 14, y + 6)], kernel_colour.filled())
+            });
+        chart
+            .draw_series(costs.iter().enumerate().map(|(i, c)| {
+                let kernel = c.kernel_us.median;
+                block(i, kernel, kernel + c.user_us.median, user_colour)
+            }))
+            .map_err(chart_error)?
+            .label("user space")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 14, y + 6)], user_colour.filled())
+            });
+        chart
+            .draw_series(costs.iter().enumerate().map(|(i, c)| {
+                PathElement::new(
+                    vec![
+                        (SegmentValue::CenterOf(i), c.total_us.min),
+                        (SegmentValue::CenterOf(i), c.total_us.max),
+                    ],
+                    BLACK.stroke_width(2),
+                )
+            }))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(costs.iter().enumerate().map(|(i, c)| {
+                Text::new(
+                    format!("{:.1}", c.total_us.median),
+                    (SegmentValue::CenterOf(i), c.total_us.max + top * 0.015),
+                    TextStyle::from(("sans-serif", 13)).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                )
+            }))
+            .map_err(chart_error)?;
+        // The legend in the top left: the floor's bar, first and lowest,
+        // leaves that corner empty.
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 13))
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(200, 200, 200))
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
 /// One bar of [`mixed`]: a server's median, and the range of its rounds.
 struct Bar {
     label: String,
@@ -675,6 +783,7 @@ fn short_name(server: &str) -> String {
     match server {
         "02-thread-pool" => "02 pool".to_owned(),
         "02-per-connection" => "02 thr/conn".to_owned(),
+        "c-peer" => "C floor".to_owned(),
         other => other.split('-').next().unwrap_or(other).to_owned(),
     }
 }

@@ -12,6 +12,7 @@
 //!
 //! - [`format`]: how a latency or a size is written.
 //! - [`capacity`]: each capacity sweep read back: where it stopped, and why.
+//! - [`cost`]: what one request costs each server, against the floor.
 //! - [`tables`]: the Markdown tables, and the footer under each.
 //! - [`charts`]: the SVG charts (plotters, no system fonts needed).
 //! - [`prose`]: sentences computed from the tables.
@@ -22,6 +23,7 @@
 pub mod capacity;
 pub mod charts;
 pub mod claims;
+pub mod cost;
 pub mod format;
 pub mod prose;
 pub mod spread;
@@ -77,6 +79,10 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
         "05-event-loop-targets.md",
         prose::event_loop_targets(results),
     )?;
+    page(
+        "05-event-loop-floor.md",
+        prose::event_loop_at_the_floor(&cost::costs(results)),
+    )?;
     page("claims.md", claims::claims(results, schedule))?;
     page(
         "mixed-arithmetic.md",
@@ -86,6 +92,7 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     write_file(out, "memory.svg", &charts::memory(results)?)?;
     write_file(out, "mixed.svg", &charts::mixed(results)?)?;
     write_file(out, "capacity.svg", &charts::capacity(results)?)?;
+    write_file(out, "cost.svg", &charts::cost(results)?)?;
     for step in [Step::MixedWork, Step::MixedSleep, Step::Stalled] {
         write_file(
             out,

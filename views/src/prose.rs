@@ -359,6 +359,59 @@ pub fn cost_summary(results: &Results) -> String {
             switching.join(", ")
         }
     );
+    text.push_str(&against_the_floor(&crate::cost::costs(results)));
+    text
+}
+
+/// Each server's CPU per request as a multiple of the floor's, with the
+/// order named only where the ranges are apart; then the span the Rust
+/// models cover.
+fn against_the_floor(costs: &[crate::cost::Cost]) -> String {
+    let Some(floor) = crate::cost::floor(costs) else {
+        return format!(
+            "- The floor ({}) was not measured: nothing to read the other rows against.\n",
+            crate::cost::FLOOR
+        );
+    };
+    let others: Vec<&crate::cost::Cost> =
+        costs.iter().filter(|c| c.server != floor.server).collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    let read = |cost: &crate::cost::Cost| {
+        let how = match crate::spread::order(&cost.total_us, &floor.total_us) {
+            crate::spread::Order::WithinSpread => "within the spread: the ranges overlap",
+            crate::spread::Order::Above => "more, the ranges apart",
+            crate::spread::Order::Below => "less, the ranges apart",
+        };
+        format!("{} {:.2}× ({how})", cost.server, cost.times(floor))
+    };
+    let mut text = format!(
+        "- Against the floor ({}: {:.2} µs of CPU per request, range {:.2}–{:.2}): {}.\n",
+        floor.server,
+        floor.total_us.median,
+        floor.total_us.min,
+        floor.total_us.max,
+        others
+            .iter()
+            .map(|c| read(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let rust: Vec<f64> = others
+        .iter()
+        .filter(|c| c.server.starts_with(|ch: char| ch.is_ascii_digit()))
+        .map(|c| c.times(floor))
+        .collect();
+    if let (Some(least), Some(most)) = (
+        rust.iter().copied().reduce(f64::min),
+        rust.iter().copied().reduce(f64::max),
+    ) {
+        let _ = writeln!(
+            text,
+            "- With ECHO alone, the Rust models cost from {least:.2}× to {most:.2}× the floor's CPU per request (medians)."
+        );
+    }
     text
 }
 
@@ -369,6 +422,10 @@ pub const EVENT_LOOP_RSS_TARGET: u64 = 256;
 pub const EVENT_LOOP_THROUGHPUT_TARGET: f64 = 1.15;
 /// What the work on 05 set for 03's and 04's RSS per idle connection.
 pub const TOKIO_RSS_TARGET: u64 = 1024;
+/// 05's server CPU per ECHO request, at most this many times the floor's…
+pub const EVENT_LOOP_FLOOR_CPU_TARGET: f64 = 1.05;
+/// …and its system calls per request at most the floor's plus this.
+pub const EVENT_LOOP_FLOOR_SYSCALLS_TARGET: f64 = 0.15;
 
 /// Whether model 05 met its two targets in this run, in sentences.
 pub fn event_loop_targets(results: &Results) -> String {
@@ -475,10 +532,127 @@ pub fn event_loop_targets(results: &Results) -> String {
     text
 }
 
+/// 05 against the floor, measured in the same interleaved rounds: CPU per
+/// request as a multiple of the floor's, system calls per request above
+/// the floor's, each against its target.
+pub fn event_loop_at_the_floor(costs: &[crate::cost::Cost]) -> String {
+    let event_loop = registry::EVENT_LOOP.name;
+    let (Some(floor), Some(ours)) = (
+        crate::cost::floor(costs),
+        costs.iter().find(|c| c.server == event_loop),
+    ) else {
+        return String::new();
+    };
+    let times = ours.times(floor);
+    let cpu_verdict = if times <= EVENT_LOOP_FLOOR_CPU_TARGET {
+        "**met**".to_owned()
+    } else {
+        format!(
+            "**missed** by {:.0}% of the floor's CPU",
+            (times - EVENT_LOOP_FLOOR_CPU_TARGET) * 100.0
+        )
+    };
+    let overlap = if ours.total_us.overlaps(&floor.total_us) {
+        " (the two ranges overlap: within the spread)"
+    } else {
+        " (the ranges do not overlap)"
+    };
+    let mut text = format!(
+        "- **At the floor: CPU.** Closed-loop ECHO, pinned, median (range) of the rounds: \
+         {event_loop} spent {} µs of CPU per request, {} {} µs: **{times:.2}×**{overlap}. \
+         The target was at most {EVENT_LOOP_FLOOR_CPU_TARGET:.2}×: {cpu_verdict}.\n",
+        ours.total_us.show(|us| format!("{us:.2}")),
+        floor.server,
+        floor.total_us.show(|us| format!("{us:.2}")),
+    );
+    if let (Some(our_calls), Some(floor_calls)) = (&ours.syscalls, &floor.syscalls) {
+        let extra = our_calls.median - floor_calls.median;
+        let verdict = if extra <= EVENT_LOOP_FLOOR_SYSCALLS_TARGET {
+            "**met**".to_owned()
+        } else {
+            format!(
+                "**missed** by {:.2}",
+                extra - EVENT_LOOP_FLOOR_SYSCALLS_TARGET
+            )
+        };
+        let _ = writeln!(
+            text,
+            "- **At the floor: system calls.** {event_loop} made {} system calls per request, \
+             {} {}: **{extra:+.2}**. The target was at most +{EVENT_LOOP_FLOOR_SYSCALLS_TARGET:.2}: \
+             {verdict}.",
+            our_calls.show(|n| format!("{n:.2}")),
+            floor.server,
+            floor_calls.show(|n| format!("{n:.2}")),
+        );
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use loadtest::suite::data::fixtures::results_with;
+
+    /// Three rounds of throughput for each server: (server, [CPU µs per
+    /// request], system calls per request).
+    fn costs_of(rows: &[(&str, [f64; 3], f64)]) -> Results {
+        let entries: Vec<(&str, Step, usize, u64)> = rows
+            .iter()
+            .flat_map(|(server, _, _)| [(*server, Step::Throughput, 64, 64); 3])
+            .collect();
+        let mut results = results_with(&entries);
+        let figures = rows
+            .iter()
+            .flat_map(|(_, totals, calls)| totals.iter().map(move |t| (*t, *calls)));
+        for (run, (total, calls)) in results.runs.iter_mut().zip(figures) {
+            let server = run.report.server.as_mut().unwrap();
+            server.user_cpu_us_per_request = Some(0.0);
+            server.kernel_cpu_us_per_request = Some(total);
+            server.syscalls_per_request = Some(calls);
+        }
+        results
+    }
+
+    #[test]
+    fn against_the_floor_an_order_is_named_only_where_the_ranges_are_apart() {
+        let results = costs_of(&[
+            ("c-peer", [4.0, 4.2, 4.4], 2.0),
+            ("05-event-loop", [4.3, 4.6, 4.4], 2.5),
+            ("02-thread-pool", [8.0, 8.4, 8.8], 3.0),
+        ]);
+        let text = cost_summary(&results);
+        assert!(
+            text.contains("05-event-loop 1.05× (within the spread: the ranges overlap)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("02-thread-pool 2.00× (more, the ranges apart)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the Rust models cost from 1.05× to 2.00× the floor's"),
+            "{text}"
+        );
+        let targets = event_loop_at_the_floor(&crate::cost::costs(&results));
+        assert!(
+            targets.contains("**1.05×** (the two ranges overlap"),
+            "{targets}"
+        );
+        assert!(targets.contains("1.05×: **met**"), "{targets}");
+        assert!(targets.contains("**+0.50**"), "{targets}");
+        assert!(targets.contains("**missed** by 0.35"), "{targets}");
+    }
+
+    #[test]
+    fn without_the_floor_the_cost_summary_says_so() {
+        let results = costs_of(&[("03-async-tokio", [5.0, 5.0, 5.0], 3.0)]);
+        let text = cost_summary(&results);
+        assert!(
+            text.contains("The floor (c-peer) was not measured"),
+            "{text}"
+        );
+        assert!(event_loop_at_the_floor(&crate::cost::costs(&results)).is_empty());
+    }
 
     #[test]
     fn the_threads_summary_tells_address_space_from_resident_memory() {

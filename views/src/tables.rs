@@ -402,54 +402,35 @@ pub fn pinning(results: &Results) -> String {
 
 /// What one request cost each server, closed loop ECHO, pinned: CPU in user
 /// space and in the kernel, system calls and context switches, medians of
-/// the rounds; and what it cost the tester.
+/// the rounds, the floor first and each total against the floor's; and
+/// what it cost the tester.
 pub fn cost(results: &Results) -> String {
+    let costs = crate::cost::costs(results);
+    let floor = crate::cost::floor(&costs);
     let mut table = String::from(
-        "| server | user µs | kernel µs | total µs, median (range) | system calls | context switches | tester: total µs | tester: system calls |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| server | user µs | kernel µs | total µs, median (range) | × the floor | system calls | context switches | tester: total µs | tester: system calls |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let median = |rounds: &[&Run], pick: fn(&Run) -> Option<f64>, digits: usize| {
-        Spread::over(rounds, pick).map_or("–".to_owned(), |s| format!("{:.digits$}", s.median))
+    let median = |spread: &Option<Spread>, digits: usize| {
+        spread
+            .as_ref()
+            .map_or("–".to_owned(), |s| format!("{:.digits$}", s.median))
     };
-    for server in results.servers() {
-        let rounds = results.rounds(server.name, Step::Throughput, None);
-        let Some(total) = Spread::over(&rounds, server_cpu_us) else {
-            continue;
-        };
+    for cost in &costs {
+        let times = floor.map_or("–".to_owned(), |floor| {
+            format!("{:.2}", cost.times(floor))
+        });
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            server.name,
-            median(
-                &rounds,
-                |r| r.report.server.as_ref()?.user_cpu_us_per_request,
-                2
-            ),
-            median(
-                &rounds,
-                |r| r.report.server.as_ref()?.kernel_cpu_us_per_request,
-                2
-            ),
-            total.show(|us| format!("{us:.2}")),
-            median(
-                &rounds,
-                |r| r.report.server.as_ref()?.syscalls_per_request,
-                2
-            ),
-            median(
-                &rounds,
-                |r| r.report.server.as_ref()?.context_switches_per_request,
-                3
-            ),
-            median(
-                &rounds,
-                |r| Some(
-                    r.report.tester.user_cpu_us_per_request?
-                        + r.report.tester.kernel_cpu_us_per_request?
-                ),
-                2
-            ),
-            median(&rounds, |r| r.report.tester.syscalls_per_request, 2),
+            "| {} | {:.2} | {:.2} | {} | {times} | {} | {} | {} | {} |",
+            cost.server,
+            cost.user_us.median,
+            cost.kernel_us.median,
+            cost.total_us.show(|us| format!("{us:.2}")),
+            median(&cost.syscalls, 2),
+            median(&cost.switches, 3),
+            median(&cost.tester_total_us, 2),
+            median(&cost.tester_syscalls, 2),
         );
     }
     table

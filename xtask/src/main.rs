@@ -51,7 +51,7 @@ enum Task {
         #[arg(long, default_value = "workshop")]
         out: PathBuf,
         /// Which exercises to cut out, e.g. `1,3,5`; the others keep their
-        /// solution. All eight by default.
+        /// solution. All nine by default.
         #[arg(long, value_delimiter = ',', value_name = "N,...")]
         exercises: Vec<u8>,
         /// Overwrite the folder even if it exists (and holds your work).
