@@ -334,8 +334,10 @@ pub fn mixed(results: &Results) -> ChartResult {
 }
 
 /// The server's CPU per ECHO request, kernel under user, a bar per server,
-/// the floor first: the medians of the rounds, a line for the range of the
-/// totals, the total written above.
+/// the floor first: each bar as tall as the median of the totals (split in
+/// the kernel's and user space's shares of the medians, so that the bar
+/// and its label agree), a line for the range of the totals, a dashed line
+/// at the floor's.
 pub fn cost(results: &Results) -> ChartResult {
     let costs = crate::cost::costs(results);
     let kernel_colour = RGBColor(40, 90, 160);
@@ -360,6 +362,7 @@ pub fn cost(results: &Results) -> ChartResult {
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
             .x_labels(costs.len().max(1))
             .x_label_formatter(&|x| match x {
                 SegmentValue::CenterOf(i) => costs
@@ -384,12 +387,18 @@ pub fn cost(results: &Results) -> ChartResult {
             bar.set_margin(0, 0, 8, 8);
             bar
         };
+        // The kernel's part of the median total, in the proportion of the
+        // two medians.
+        let kernel_part = |c: &crate::cost::Cost| {
+            let both = (c.kernel_us.median + c.user_us.median).max(f64::EPSILON);
+            c.total_us.median * c.kernel_us.median / both
+        };
         chart
             .draw_series(
                 costs
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| block(i, 0.0, c.kernel_us.median, kernel_colour)),
+                    .map(|(i, c)| block(i, 0.0, kernel_part(c), kernel_colour)),
             )
             .map_err(chart_error)?
             .label("kernel")
@@ -397,10 +406,12 @@ pub fn cost(results: &Results) -> ChartResult {
                 Rectangle::new([(x, y - 6), (x + 14, y + 6)], kernel_colour.filled())
             });
         chart
-            .draw_series(costs.iter().enumerate().map(|(i, c)| {
-                let kernel = c.kernel_us.median;
-                block(i, kernel, kernel + c.user_us.median, user_colour)
-            }))
+            .draw_series(
+                costs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| block(i, kernel_part(c), c.total_us.median, user_colour)),
+            )
             .map_err(chart_error)?
             .label("user space")
             .legend(move |(x, y)| {
@@ -426,6 +437,24 @@ pub fn cost(results: &Results) -> ChartResult {
                 )
             }))
             .map_err(chart_error)?;
+        if let Some(floor) = crate::cost::floor(&costs) {
+            let level = floor.total_us.median;
+            chart
+                .draw_series(std::iter::once(plotters::element::DashedPathElement::new(
+                    vec![
+                        (SegmentValue::Exact(0), level),
+                        (SegmentValue::Exact(costs.len()), level),
+                    ],
+                    6,
+                    4,
+                    BLACK.stroke_width(1),
+                )))
+                .map_err(chart_error)?
+                .label("the floor's total")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(1))
+                });
+        }
         // The legend in the top left: the floor's bar, first and lowest,
         // leaves that corner empty.
         chart
@@ -805,6 +834,7 @@ mod tests {
             memory(&results).unwrap(),
             mixed(&results).unwrap(),
             over_time(&results, Step::MixedWork).unwrap(),
+            cost(&results).unwrap(),
         ] {
             assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
         }
