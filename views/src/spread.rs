@@ -113,12 +113,12 @@ pub fn compare(a: (&str, &Spread), b: (&str, &Spread), higher: &str, lower: &str
              {rounds} rounds overlap): no order between them"
         ),
         Order::Above => format!(
-            "{a_name}'s is {:.2}× {b_name}'s ({higher}; the ranges over {rounds} rounds do not overlap)",
-            a.median / b.median.max(f64::EPSILON)
+            "{a_name}'s is {} {b_name}'s ({higher}; the ranges over {rounds} rounds do not overlap)",
+            crate::format::ratio(a.median / b.median.max(f64::EPSILON))
         ),
         Order::Below => format!(
-            "{a_name}'s is {:.2}× {b_name}'s ({lower}; the ranges over {rounds} rounds do not overlap)",
-            a.median / b.median.max(f64::EPSILON)
+            "{a_name}'s is {} {b_name}'s ({lower}; the ranges over {rounds} rounds do not overlap)",
+            crate::format::ratio(a.median / b.median.max(f64::EPSILON))
         ),
     }
 }
@@ -150,7 +150,7 @@ mod tests {
         assert_eq!(order(&low, &high), Order::Below);
         assert_eq!(order(&low, &touching), Order::WithinSpread);
         let said = compare(("05", &high), ("03", &low), "faster", "slower");
-        assert!(said.contains("1.18×") && said.contains("faster"), "{said}");
+        assert!(said.contains("1.2×") && said.contains("faster"), "{said}");
         let said = compare(("05", &touching), ("03", &low), "faster", "slower");
         assert!(said.contains("within the spread"), "{said}");
         assert!(
