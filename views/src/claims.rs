@@ -658,7 +658,10 @@ mod tests {
         }
         let table = claims(&results, &Schedule::new(false));
         assert!(table.contains("p99 latency\") | **holds**"), "{table}");
-        assert!(table.contains("million requests per second\" | **does not hold**"), "{table}");
+        assert!(
+            table.contains("million requests per second\" | **does not hold**"),
+            "{table}"
+        );
         for run in &mut results.runs {
             run.report.tester.cpu_share = 0.99;
         }
@@ -684,12 +687,18 @@ mod tests {
         // A quarter of the post's 4.7 GB: less is not "holds" for a figure.
         set(&mut results, 1_200_000_000, 150_000);
         let table = claims(&results, &Schedule::new(false));
-        assert!(table.contains("4.7GB, p99 156 ms | **does not hold**"), "{table}");
+        assert!(
+            table.contains("4.7GB, p99 156 ms | **does not hold**"),
+            "{table}"
+        );
         assert!(table.contains("(the post's is 3.9× that)"), "{table}");
         // Memory near the figure, p99 far from it: still does not hold.
         set(&mut results, 4_500_000_000, 10_000);
         let table = claims(&results, &Schedule::new(false));
-        assert!(table.contains("4.7GB, p99 156 ms | **does not hold**"), "{table}");
+        assert!(
+            table.contains("4.7GB, p99 156 ms | **does not hold**"),
+            "{table}"
+        );
         set(&mut results, 4_500_000_000, 150_000);
         let table = claims(&results, &Schedule::new(false));
         assert!(table.contains("4.7GB, p99 156 ms | **holds**"), "{table}");
@@ -704,7 +713,10 @@ mod tests {
         server.kernel_slab_bytes = Some(0);
         let table = claims(&results, &Schedule::new(false));
         // 200 MiB for 20,000 connections: 1000 MiB for 100k, plus the 50 before.
-        assert!(table.contains("about 1050 MiB (**extrapolated**"), "{table}");
+        assert!(
+            table.contains("about 1050 MiB (**extrapolated**"),
+            "{table}"
+        );
     }
 
     #[test]
