@@ -24,7 +24,7 @@ const COLOURS: [RGBColor; registry::SERVERS.len()] = [
     RGBColor(225, 110, 185),
     RGBColor(0, 160, 170),
     RGBColor(200, 50, 50),
-    RGBColor(20, 20, 20),
+    RGBColor(140, 90, 40),
 ];
 
 /// The colour of a server in every chart.
@@ -60,7 +60,7 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 fn stamped_canvas<'a>(svg: &'a mut String, results: &Results) -> anyhow::Result<Area<'a>> {
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(chart_error)?;
-    let style = ("sans-serif", 11).into_font().color(&RGBColor(90, 90, 90));
+    let style = ("sans-serif", 13).into_font().color(&RGBColor(90, 90, 90));
     root.draw(&Text::new(
         stamp_text(results),
         (10, SIZE.1 as i32 - 16),
@@ -200,7 +200,7 @@ fn series_chart(
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
-            .label_font(("sans-serif", 12))
+            .label_font(("sans-serif", 13))
             .draw()
             .map_err(chart_error)?;
         root.present().map_err(chart_error)?;
@@ -262,7 +262,7 @@ fn draw_crosses(chart: &mut LogLog, crosses: &[StopMark]) -> anyhow::Result<()> 
             Text::new(
                 format!("{text}  "),
                 *at,
-                ("sans-serif", 11)
+                ("sans-serif", 13)
                     .into_font()
                     .color(colour)
                     .pos(Pos::new(HPos::Right, VPos::Center)),
@@ -504,7 +504,7 @@ fn bar_panel(
             SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.label.clone()).unwrap_or_default(),
             _ => String::new(),
         })
-        .label_style(("sans-serif", 12))
+        .label_style(("sans-serif", 13))
         .y_label_formatter(&|y| micros_label(*y))
         .y_desc("ECHO p99")
         .draw()
@@ -540,7 +540,7 @@ fn bar_panel(
             Text::new(
                 micros(b.value as u64),
                 (SegmentValue::CenterOf(i), b.range.1 * 1.15),
-                TextStyle::from(("sans-serif", 12)).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                TextStyle::from(("sans-serif", 13)).pos(Pos::new(HPos::Center, VPos::Bottom)),
             )
         }))
         .map_err(chart_error)?;
@@ -703,7 +703,7 @@ pub fn capacity(results: &Results) -> ChartResult {
                 .y_label_formatter(&|y| micros_label(*y))
                 .x_desc("offered requests/s")
                 .y_desc("ECHO latency")
-                .label_style(("sans-serif", 11))
+                .label_style(("sans-serif", 13))
                 .draw()
                 .map_err(chart_error)?;
             let bound = CAPACITY_P99_BOUND_US as f64;
@@ -796,7 +796,7 @@ pub fn capacity(results: &Results) -> ChartResult {
                     .position(SeriesLabelPosition::UpperLeft)
                     .background_style(WHITE.mix(0.9))
                     .border_style(BLACK)
-                    .label_font(("sans-serif", 11))
+                    .label_font(("sans-serif", 13))
                     .draw()
                     .map_err(chart_error)?;
             }
