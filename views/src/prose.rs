@@ -400,7 +400,7 @@ fn against_the_floor(costs: &[crate::cost::Cost]) -> String {
     );
     let rust: Vec<f64> = others
         .iter()
-        .filter(|c| c.server.starts_with(|ch: char| ch.is_ascii_digit()))
+        .filter(|c| registry::find(c.server).is_ok_and(|s| s.is_rust_model()))
         .map(|c| c.times(floor))
         .collect();
     if let (Some(least), Some(most)) = (
