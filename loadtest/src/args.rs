@@ -10,6 +10,8 @@ use clap::Args;
 use clap::builder::TypedValueParser as _;
 use common::parse_duration;
 
+use crate::metrics::Kind;
+
 use crate::affinity::Cores;
 use crate::spec::{self, Length, LoadSpec, Mix, Stall};
 
@@ -23,43 +25,49 @@ pub struct RunArgs {
     pub target: SocketAddr,
 
     /// Connections to open and keep open for the whole run
-    #[arg(long, short = 'c', value_name = "N", default_value_t = 64)]
+    #[arg(long, short = 'c', value_name = "N", default_value_t = 64,
+          value_parser = parse_count.map(|n| n as usize))]
     pub connections: usize,
 
     /// New connections per second while ramping up
-    #[arg(long, value_name = "PER_SECOND", default_value_t = spec::DEFAULT_CONNECT_RATE)]
+    #[arg(long, value_name = "PER_SECOND", default_value_t = spec::DEFAULT_CONNECT_RATE,
+          value_parser = parse_rate)]
     pub connect_rate: f64,
 
     /// How long to send requests once every connection is up
     #[arg(long, short = 'd', value_name = "DURATION", default_value = "10s",
-          value_parser = parse_duration, conflicts_with = "requests_per_connection")]
+          value_parser = parse_positive_duration, conflicts_with = "requests_per_connection")]
     pub duration: Duration,
 
     /// Send this many requests on each connection instead of running for
     /// --duration
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", value_parser = parse_count)]
     pub requests_per_connection: Option<u64>,
 
-    /// Request mix in percent, e.g. echo=90,work=10 (kinds: echo, work, sleep)
+    /// Request mix in percent, e.g. echo=90,work=10 (kinds: echo, work,
+    /// sleep; each named once, adding up to 100)
     #[arg(long, value_name = "KIND=WEIGHT,...", default_value = "echo=100")]
     pub mix: Mix,
 
-    /// Bytes of text in each ECHO request
+    /// Bytes of text in each ECHO request (the line must fit the
+    /// protocol's 4096 bytes: at most 4090)
     #[arg(long, value_name = "BYTES", default_value_t = spec::DEFAULT_PAYLOAD)]
     pub payload: usize,
 
-    /// Units of each WORK request (about 1 µs each)
+    /// Units of each WORK request (about 1 µs each; at most the protocol's
+    /// default --max-work, 1000000)
     #[arg(long, value_name = "UNITS", default_value_t = spec::DEFAULT_WORK_UNITS)]
     pub work_units: u64,
 
-    /// Milliseconds of each SLEEP request
+    /// Milliseconds of each SLEEP request (at most the protocol's default
+    /// --max-sleep, 1000)
     #[arg(long, value_name = "MS", default_value_t = spec::DEFAULT_SLEEP_MS)]
     pub sleep_ms: u64,
 
     /// Open loop: send this many requests per second in total, on schedule,
     /// whether or not answers have come back (default: closed loop, each
     /// connection sends its next request when the answer arrives)
-    #[arg(long, value_name = "RPS")]
+    #[arg(long, value_name = "RPS", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
     /// Keep up to N requests in flight per connection: the due ones go out
@@ -103,7 +111,7 @@ pub struct RunArgs {
 
     /// Longest wait for a connect, a handshake or an answer before it counts
     /// as a timeout
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
 
     /// The server's process id, to sample its memory, threads and context
@@ -113,7 +121,8 @@ pub struct RunArgs {
 
     /// At least this many client processes (more are used when one
     /// process's open-file limit is below --connections)
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=crate::plan::MAX_PROCESSES as u64).map(|n| n as usize))]
     pub processes: usize,
 
     /// Name of the server model, copied into the report
@@ -130,6 +139,18 @@ pub struct RunArgs {
     /// goes to standard error)
     #[arg(long)]
     pub json: bool,
+
+    /// Send WORK, SLEEP and ECHO sizes beyond the protocol's default limits
+    /// anyway (to a server started with larger --max-work, --max-sleep or
+    /// --max-line, or to see its ERR answers on purpose)
+    #[arg(long)]
+    pub allow_invalid: bool,
+
+    /// Exit 0 even when fewer connections handshake than --connections
+    /// asks for (a run past the server's --max-connections, where `ERR
+    /// busy` is the expected answer)
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 impl RunArgs {
@@ -160,6 +181,80 @@ impl RunArgs {
             tester_cores: self.tester_cores.clone(),
         }
     }
+}
+
+/// What is wrong with the request sizes, measured against the protocol's
+/// default limits, for the kinds the mix sends; `None`: nothing.
+///
+/// A value over a limit is answered `ERR …` by every server started with its
+/// defaults, and a WORK that large costs the tester seconds of CPU to
+/// compute its expected digest before the first connection: refused here,
+/// before anything starts, unless `--allow-invalid` asks for it.
+pub fn beyond_protocol_limits(args: &RunArgs) -> Option<String> {
+    if args.allow_invalid {
+        return None;
+    }
+    let echo_line = "ECHO \n".len() + args.payload;
+    let mut problems = Vec::new();
+    if args.mix.includes(Kind::Echo) && echo_line > protocol::DEFAULT_MAX_LINE {
+        problems.push(format!(
+            "--payload {} makes a {echo_line}-byte ECHO line, over the protocol's --max-line of {} \
+             (at most {})",
+            args.payload,
+            protocol::DEFAULT_MAX_LINE,
+            protocol::DEFAULT_MAX_LINE - "ECHO \n".len()
+        ));
+    }
+    if args.mix.includes(Kind::Work) && args.work_units > protocol::DEFAULT_MAX_WORK {
+        problems.push(format!(
+            "--work-units {} is over the protocol's --max-work of {}",
+            args.work_units,
+            protocol::DEFAULT_MAX_WORK
+        ));
+    }
+    if args.mix.includes(Kind::Sleep) && args.sleep_ms > protocol::DEFAULT_MAX_SLEEP_MS {
+        problems.push(format!(
+            "--sleep-ms {} is over the protocol's --max-sleep of {}",
+            args.sleep_ms,
+            protocol::DEFAULT_MAX_SLEEP_MS
+        ));
+    }
+    (!problems.is_empty()).then(|| {
+        format!(
+            "{}: a server with its default limits answers every such request with ERR \
+             (pass --allow-invalid to send them anyway, e.g. to a server started with larger limits)",
+            problems.join("; ")
+        )
+    })
+}
+
+/// `--connections`, `--requests-per-connection`: a whole number, at least 1.
+fn parse_count(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("0 would measure nothing: give at least 1".into()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!("{text:?} is not a whole number")),
+    }
+}
+
+/// `--rate`, `--connect-rate`: a number of events per second above zero.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number (e.g. 2000)"))?;
+    if !rate.is_finite() || rate <= 0.0 {
+        return Err(format!("{text} is not a rate: give a number above 0"));
+    }
+    Ok(rate)
+}
+
+/// `--duration`, `--timeout`: a duration above zero.
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text).map_err(|error| error.to_string())?;
+    if duration.is_zero() {
+        return Err(format!("{text} is no time at all: give a duration above 0"));
+    }
+    Ok(duration)
 }
 
 /// `--target`: an address, or a host name and port the user named (looked
@@ -204,7 +299,7 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Kind;
+    use clap::Parser;
 
     #[test]
     fn mix_parses_and_picks_by_weight() {
@@ -221,7 +316,7 @@ mod tests {
         assert_eq!(mix.pick(89), Kind::Echo);
         assert_eq!(mix.pick(90), Kind::Work);
         assert!(!mix.includes(Kind::Sleep));
-        let sleepy: Mix = "sleep=1".parse().unwrap();
+        let sleepy: Mix = "sleep=100".parse().unwrap();
         assert_eq!(sleepy.pick(0), Kind::Sleep);
     }
 
@@ -258,10 +353,83 @@ mod tests {
             ("echo", "KIND=WEIGHT"),
             ("echo=x", "whole number"),
             ("write=5", "unknown kind"),
-            ("echo=0", "zero"),
+            ("echo=0", "add up to 0"),
+            ("echo=90,work=20", "add up to 110"),
+            ("echo=50,echo=50", "named twice"),
+            ("echo=4294967295,work=4294967295", "not 100"),
         ] {
             let error = text.parse::<Mix>().unwrap_err();
             assert!(error.contains(reason), "{text}: {error}");
         }
+    }
+
+    #[derive(Debug, Parser)]
+    struct Line {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<RunArgs, clap::Error> {
+        let mut line = vec!["loadtest", "--target", "127.0.0.1:7803"];
+        line.extend_from_slice(flags);
+        Line::try_parse_from(line).map(|line| line.run)
+    }
+
+    #[test]
+    fn values_that_describe_no_run_are_refused() {
+        for flags in [
+            &["-c", "0"][..],
+            &["--rate", "0"],
+            &["--rate", "-5"],
+            &["--rate", "NaN"],
+            &["--connect-rate", "0"],
+            &["--duration", "0s"],
+            &["--timeout", "0ms"],
+            &["--requests-per-connection", "0"],
+            &["--processes", "0"],
+        ] {
+            let error = parse(flags).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{flags:?}");
+        }
+        let fine = parse(&["-c", "1", "--rate", "0.5", "--duration", "1ms"]).unwrap();
+        assert_eq!((fine.connections, fine.rate), (1, Some(0.5)));
+    }
+
+    #[test]
+    fn sizes_beyond_the_protocol_are_refused_unless_asked_for() {
+        let at_the_limits = parse(&[
+            "--mix",
+            "echo=40,work=30,sleep=30",
+            "--payload",
+            "4090",
+            "--work-units",
+            "1000000",
+            "--sleep-ms",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(beyond_protocol_limits(&at_the_limits), None);
+        for (flags, wanted) in [
+            (&["--payload", "4091"][..], "4097-byte ECHO line"),
+            (
+                &["--mix", "work=100", "--work-units", "9999999"],
+                "--max-work of 1000000",
+            ),
+            (
+                &["--mix", "sleep=100", "--sleep-ms", "5000"],
+                "--max-sleep of 1000",
+            ),
+        ] {
+            let args = parse(flags).unwrap();
+            let problem = beyond_protocol_limits(&args).unwrap();
+            assert!(problem.contains(wanted), "{flags:?}: {problem}");
+            assert!(problem.contains("--allow-invalid"), "{problem}");
+            let mut allowed = args.clone();
+            allowed.allow_invalid = true;
+            assert_eq!(beyond_protocol_limits(&allowed), None);
+        }
+        // A size only matters for a kind the mix sends.
+        let echo_only = parse(&["--work-units", "9999999"]).unwrap();
+        assert_eq!(beyond_protocol_limits(&echo_only), None);
     }
 }

@@ -261,11 +261,11 @@ async fn connect_and_handshake(
 ) -> Result<Conn, Ended> {
     let limit = shared.load.timeout;
     let started = Instant::now();
-    let failed = |failure| Ended::by(failure, 0);
+    let failed = |failed: Failed| Ended::by(failed, 0);
     let stream = timeout(limit, connect(source, shared.target))
         .await
-        .map_err(|_| failed(Failure::Timeout))?
-        .map_err(|error| failed(Failure::from_io(&error)))?;
+        .map_err(|_| failed(Failure::Timeout.into()))?
+        .map_err(|error| failed(Failed::io(&error)))?;
     let _ = stream.set_nodelay(true);
     shared.measured.borrow_mut().connected += 1;
     shared
@@ -290,11 +290,12 @@ async fn connect_and_handshake(
             failure: Failure::ClosedByServer,
             unanswered: 0,
             final_line: Some(answer),
+            reason: None,
         });
     }
     handshake
         .check_answer(&answer)
-        .map_err(|error| failed(classify(error)))?;
+        .map_err(|error| failed(classify(error).into()))?;
     shared
         .measured
         .borrow_mut()
@@ -343,6 +344,32 @@ fn bind_address_no_port(socket: &TcpSocket) -> io::Result<()> {
     }
 }
 
+/// A failure, with the system's own words when an I/O error caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failed {
+    failure: Failure,
+    /// The I/O error's text (`No route to host (os error 113)`).
+    reason: Option<String>,
+}
+
+impl Failed {
+    fn io(error: &io::Error) -> Failed {
+        Failed {
+            failure: Failure::from_io(error),
+            reason: Some(error.to_string()),
+        }
+    }
+}
+
+impl From<Failure> for Failed {
+    fn from(failure: Failure) -> Failed {
+        Failed {
+            failure,
+            reason: None,
+        }
+    }
+}
+
 /// Why a connection stopped before its requests were done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Ended {
@@ -351,19 +378,26 @@ struct Ended {
     unanswered: u64,
     /// The server's final line, when it sent one (`BYE`, `ERR idle timeout`).
     final_line: Option<String>,
+    /// The system's words, for an I/O error.
+    reason: Option<String>,
 }
 
 impl Ended {
-    fn by(failure: Failure, unanswered: usize) -> Ended {
+    fn by(failed: impl Into<Failed>, unanswered: usize) -> Ended {
+        let Failed { failure, reason } = failed.into();
         Ended {
             failure,
             unanswered: unanswered as u64,
             final_line: None,
+            reason,
         }
     }
 
     fn record(self, shared: &Shared, at: Option<usize>) {
         let mut measured = shared.measured.borrow_mut();
+        if let Some(reason) = &self.reason {
+            measured.io_error(reason);
+        }
         match &self.final_line {
             Some(line) => measured.closed_by_server(line, self.unanswered, at),
             None => {
@@ -497,10 +531,19 @@ fn take_answer(
             failure: Failure::ClosedByServer,
             unanswered: in_flight.len() as u64 + u64::from(oldest.is_some()),
             final_line: Some(line),
+            reason: None,
         });
     }
     // An answer with no request waiting for it is not an answer.
     let oldest = oldest.ok_or(Ended::by(Failure::WrongAnswer, 0))?;
+    // `ERR work too large` and the like refuse one request and keep the
+    // connection (PROTOCOL.md): counted by text, and the run goes on.
+    if ProtocolError::from_line(&line).is_some_and(|error| !error.closes_connection()) {
+        let at = shared.interval_of(answered, start);
+        shared.measured.borrow_mut().request_error(&line, at);
+        shared.update(|p| p.failures += 1);
+        return Ok(());
+    }
     check(&line, oldest.kind, shared).map_err(|failure| Ended::by(failure, in_flight.len()))?;
     record(&oldest, answered, start, shared);
     Ok(())
@@ -613,30 +656,31 @@ struct Conn {
 }
 
 impl Conn {
-    async fn send(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), Failed> {
         self.stream
             .write_all(bytes)
             .await
-            .map_err(|error| Failure::from_io(&error))
+            .map_err(|error| Failed::io(&error))
     }
 
     /// The next line from the server, within `limit`.
-    async fn answer(&mut self, limit: Duration) -> Result<String, Failure> {
+    async fn answer(&mut self, limit: Duration) -> Result<String, Failed> {
         timeout(limit, self.next_line())
             .await
-            .map_err(|_| Failure::Timeout)?
+            .map_err(|_| Failed::from(Failure::Timeout))?
     }
 
     /// A line already read from the socket, if a whole one is waiting:
     /// no system call.
-    fn buffered_line(&mut self) -> Option<Result<String, Failure>> {
+    fn buffered_line(&mut self) -> Option<Result<String, Failed>> {
         let line = self.framer.next_line()?;
-        Some(line.map_err(|_| Failure::WrongAnswer).and_then(|range| {
-            String::from_utf8(self.framer.line(range).to_vec()).map_err(|_| Failure::WrongAnswer)
+        let wrong = Failed::from(Failure::WrongAnswer);
+        Some(line.map_err(|_| wrong.clone()).and_then(|range| {
+            String::from_utf8(self.framer.line(range).to_vec()).map_err(|_| wrong)
         }))
     }
 
-    async fn next_line(&mut self) -> Result<String, Failure> {
+    async fn next_line(&mut self) -> Result<String, Failed> {
         loop {
             if let Some(line) = self.buffered_line() {
                 return line;
@@ -644,13 +688,14 @@ impl Conn {
             self.stream
                 .readable()
                 .await
-                .map_err(|error| Failure::from_io(&error))?;
+                .map_err(|error| Failed::io(&error))?;
             let mut chunk = [0u8; 4096];
             match self.stream.try_read(&mut chunk) {
-                Ok(0) => return Err(Failure::Reset),
+                // The server closed while an answer was due.
+                Ok(0) => return Err(Failure::Reset.into()),
                 Ok(n) => self.framer.push(&chunk[..n]),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(Failure::from_io(&error)),
+                Err(error) => return Err(Failed::io(&error)),
             }
         }
     }

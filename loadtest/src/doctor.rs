@@ -7,7 +7,13 @@ use std::net::SocketAddr;
 
 use nix::sys::resource::{Resource, getrlimit};
 
-use crate::plan::{FD_RESERVE, source_addresses, usable_ports};
+use crate::plan::{FD_RESERVE, MAX_PROCESSES, source_addresses, usable_ports};
+
+/// Memory one loopback connection costs the machine, both ends, as planned
+/// here: the kernel's two sockets (a million connections grew the socket
+/// slabs by 4.7 GiB here, about 4.9 KB a connection), the tester's state and
+/// a lean server's (a few hundred bytes each), rounded up.
+const BYTES_PER_CONNECTION: u64 = 8 * 1024;
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +48,8 @@ pub struct Machine {
     pub port_range: (u16, u16),
     /// `net.core.somaxconn`.
     pub somaxconn: Option<u64>,
+    /// `MemAvailable` in `/proc/meminfo`, in bytes.
+    pub memory_available: Option<u64>,
 }
 
 impl Machine {
@@ -51,6 +59,7 @@ impl Machine {
             fd_limit: getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024)),
             port_range: read_port_range().unwrap_or((32768, 60999)),
             somaxconn: read_number("/proc/sys/net/core/somaxconn"),
+            memory_available: read_memory_available(),
         }
     }
 }
@@ -66,6 +75,10 @@ pub fn examine(
     let mut findings = vec![check_target(target)];
     findings.push(check_files(machine, connections));
     findings.push(check_ports(machine, target, connections, sources));
+    if target.ip().is_loopback() {
+        // Both ends' memory is this machine's only when both run here.
+        findings.push(check_memory(machine, connections));
+    }
     if target.ip().is_loopback() {
         // The server's listen backlog is only this machine's to check when
         // the server runs here.
@@ -122,7 +135,13 @@ fn check_files(machine: &Machine, connections: usize) -> Finding {
     let processes = (connections as u64).div_ceil(per_process).max(1);
     let mut detail =
         format!("open-file limit {soft} (hard {hard}): {per_process} connections per process");
-    if processes > 1 {
+    let blocking = processes > MAX_PROCESSES as u64;
+    if blocking {
+        detail.push_str(&format!(
+            "; {connections} connections would take {processes} client processes, over the \
+             tester's {MAX_PROCESSES}"
+        ));
+    } else if processes > 1 {
         detail.push_str(&format!(
             "; {connections} connections take {processes} client processes (done automatically), \
              and a server with the same limit needs {processes} processes on one port (--reuse-port)"
@@ -130,10 +149,44 @@ fn check_files(machine: &Machine, connections: usize) -> Finding {
     }
     Finding {
         topic: "open files",
-        blocking: false,
+        blocking,
         detail,
         fix: (hard < 65536 && processes > 1).then(|| {
             "where allowed, raise the hard limit (ulimit -Hn, /etc/security/limits.conf, or LimitNOFILE= in systemd)".to_owned()
+        }),
+    }
+}
+
+/// Whether both ends of every connection fit in the memory available.
+fn check_memory(machine: &Machine, connections: usize) -> Finding {
+    let needed = (connections as u64).saturating_mul(BYTES_PER_CONNECTION);
+    let gib = |bytes: u64| bytes as f64 / f64::from(1u32 << 30);
+    let Some(available) = machine.memory_available else {
+        return Finding {
+            topic: "memory",
+            blocking: false,
+            detail: format!(
+                "about {:.1} GiB for both ends (MemAvailable unreadable)",
+                gib(needed)
+            ),
+            fix: None,
+        };
+    };
+    let blocking = needed > available;
+    Finding {
+        topic: "memory",
+        blocking,
+        detail: format!(
+            "about {:.1} GiB for both ends of {connections} connections (kernel sockets, tester, \
+             a lean server); {:.1} GiB available",
+            gib(needed),
+            gib(available)
+        ),
+        fix: blocking.then(|| {
+            format!(
+                "plan at most {} connections on this machine",
+                available / BYTES_PER_CONNECTION
+            )
         }),
     }
 }
@@ -208,6 +261,13 @@ fn read_port_range() -> Option<(u16, u16)> {
     Some((numbers.next()?.ok()?, numbers.next()?.ok()?))
 }
 
+fn read_memory_available() -> Option<u64> {
+    let text = fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 fn read_number(path: &str) -> Option<u64> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
@@ -221,7 +281,25 @@ mod tests {
             fd_limit: (20_000, 20_000),
             port_range: (32768, 60999),
             somaxconn: Some(4096),
+            memory_available: Some(20 << 30),
         }
+    }
+
+    #[test]
+    fn a_plan_the_machine_cannot_hold_is_a_problem_before_anything_starts() {
+        let findings = examine(
+            &machine(),
+            "127.0.0.1:7803".parse().unwrap(),
+            99_999_999_999,
+            0,
+        );
+        for topic in ["open files", "memory", "ephemeral ports"] {
+            let finding = findings.iter().find(|f| f.topic == topic).unwrap();
+            assert!(finding.blocking, "{finding}");
+        }
+        let memory = check_memory(&machine(), 99_999_999_999);
+        assert!(memory.fix.unwrap().contains("at most 2621440 connections"));
+        assert!(!check_memory(&machine(), 1_000_000).blocking);
     }
 
     #[test]

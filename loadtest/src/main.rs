@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use common::parse_duration;
-use loadtest::args::{RunArgs, parse_target};
+use loadtest::args::{RunArgs, beyond_protocol_limits, parse_target};
 use loadtest::doctor::{self, Machine};
 use loadtest::report::Report;
 use loadtest::saved::Saved;
@@ -25,14 +25,18 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Open connections, handshake, send requests, and report latency,
-    /// failures and (with --server-pid) the server's memory
+    /// failures and (with --server-pid) the server's memory. Exit status: 0
+    /// when requests were answered and every connection handshook, 1 when
+    /// no request was answered correctly or a connection did not handshake
+    /// (unless --allow-partial), 2 for bad flags
     Run(Box<RunArgs>),
     /// Measure every server of the registry (staircase of connections,
     /// mixed workloads, throughput) and write the book's results; needs
     /// `cargo build --release` first, and `cargo xtask peers` for the Go peer
     Suite(loadtest::suite::SuiteArgs),
     /// Combine the runs of several load hosts (`run --save FILE` on each)
-    /// into one report: counts added, histograms merged exactly
+    /// into one report: counts added, histograms merged exactly (each run
+    /// once: the same run named twice is refused)
     Merge {
         /// The saved runs
         #[arg(value_name = "FILE", required = true)]
@@ -70,6 +74,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Run(args) = &cli.command {
+        if let Some(problem) = beyond_protocol_limits(args) {
+            // A usage error, like clap's own: one line and exit status 2.
+            Cli::command()
+                .error(clap::error::ErrorKind::ValueValidation, problem)
+                .exit();
+        }
+    }
     let outcome = match cli.command {
         Command::Run(args) => run(&args),
         Command::Suite(args) => loadtest::suite::suite(&args).map(|out| {
@@ -102,27 +114,76 @@ fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let report = Report::new(&saved);
     print_report(&report, args.json)?;
-    if report.connections_reached == 0 && report.connections_requested > 0 {
-        // The report above says how each attempt failed; the exit status
-        // tells a script that nothing was measured.
-        eprintln!(
-            "error: no connection reached {} ({}): is the server running, and is this its address?",
-            report.target,
-            failures_in_words(&report)
-        );
-        return Ok(ExitCode::FAILURE);
+    // The report above says what happened; the exit status tells a script
+    // whether it measured what was asked.
+    match verdict(&report, args) {
+        Some(problem) => {
+            eprintln!("error: {problem}");
+            Ok(ExitCode::FAILURE)
+        }
+        None => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
+/// Why this run failed, in one line; `None` when it measured what was asked:
+/// at least one request answered correctly and every connection handshaked.
+fn verdict(report: &Report, args: &RunArgs) -> Option<String> {
+    if report.connections_reached == 0 {
+        return Some(format!(
+            "no connection reached {} ({}): is the server running, and is this its address?",
+            report.target,
+            failures_in_words(report)
+        ));
+    }
+    // With --allow-invalid, an ERR answer to a request sent on purpose is
+    // the answer that was asked for.
+    let errors_asked_for = if args.allow_invalid {
+        report.request_errors.values().sum()
+    } else {
+        0
+    };
+    if report.requests_ok + errors_asked_for == 0 {
+        return Some(format!(
+            "no request was answered correctly by {} ({}{}): is it a server of this protocol?",
+            report.target,
+            failures_in_words(report),
+            if report.handshakes_ok == 0 {
+                "; no connection completed the handshake"
+            } else {
+                ""
+            }
+        ));
+    }
+    if report.handshakes_ok < report.connections_requested && !args.allow_partial {
+        return Some(format!(
+            "only {} of {} connections completed the handshake ({}); pass --allow-partial \
+             when that is expected (a run past the server's --max-connections)",
+            report.handshakes_ok,
+            report.connections_requested,
+            failures_in_words(report)
+        ));
+    }
+    None
+}
+
+/// The failures by kind, with the reasons the system gave for I/O errors.
 fn failures_in_words(report: &Report) -> String {
-    report
+    let kinds: Vec<String> = report
         .errors
         .iter()
         .filter(|(_, n)| **n > 0)
         .map(|(kind, n)| format!("{n} {kind}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    let reasons: Vec<&str> = report.io_errors.keys().map(String::as_str).collect();
+    match (kinds.is_empty(), reasons.is_empty()) {
+        (true, _) => "no failure counted".to_owned(),
+        (false, true) => kinds.join(", "),
+        (false, false) => format!(
+            "{}; the system said: {}",
+            kinds.join(", "),
+            reasons.join("; ")
+        ),
+    }
 }
 
 fn merge(
@@ -134,12 +195,28 @@ fn merge(
         .iter()
         .map(|path| Saved::read(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    refuse_repeats(files, &runs)?;
     let merged = Saved::merge(runs)?;
     if let Some(path) = hlog {
         loadtest::hlog::write(path, &merged)?;
     }
     print_report(&Report::new(&merged), json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Counting one run twice would double its requests and skew its
+/// percentiles: each run carries an id, and a repeated one is refused.
+fn refuse_repeats(files: &[PathBuf], runs: &[Saved]) -> anyhow::Result<()> {
+    for (later, run) in runs.iter().enumerate() {
+        if let Some(earlier) = runs[..later].iter().position(|r| r.run_id == run.run_id) {
+            anyhow::bail!(
+                "{} and {} hold the same run: name each run once",
+                files[earlier].display(),
+                files[later].display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The table, or with `json` the JSON on standard output and the table on

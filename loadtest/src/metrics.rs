@@ -277,6 +277,13 @@ pub struct Measured {
     /// Final lines the server sent before closing (`BYE`, `ERR idle
     /// timeout`, …), by text: a server shutting down is not a wrong answer.
     pub closed_by_server: BTreeMap<String, u64>,
+    /// `ERR` answers to requests (`ERR sleep too long`, …), by text. The
+    /// server keeps the connection after these, and so does the tester;
+    /// each is also counted as an `other_err` failure.
+    pub request_errors: BTreeMap<String, u64>,
+    /// The system's reasons for the I/O errors (`No route to host (os error
+    /// 113)`, …), by text.
+    pub io_errors: BTreeMap<String, u64>,
     /// Requests sent but never answered because the connection ended.
     pub unanswered: u64,
     /// TCP connect time.
@@ -313,6 +320,17 @@ impl Measured {
         self.fail(Failure::ClosedByServer, at);
     }
 
+    /// Counts a request answered with an `ERR` that keeps the connection.
+    pub fn request_error(&mut self, line: &str, at: usize) {
+        *self.request_errors.entry(line.to_owned()).or_default() += 1;
+        self.fail(Failure::OtherErr, Some(at));
+    }
+
+    /// Counts the system's reason for an I/O error (besides its kind).
+    pub fn io_error(&mut self, reason: &str) {
+        *self.io_errors.entry(reason.to_owned()).or_default() += 1;
+    }
+
     /// Records a correct answer of `kind` that took `latency`, in interval
     /// `at` of the request phase.
     pub fn answered(&mut self, kind: Kind, latency: Duration, at: usize) {
@@ -343,6 +361,12 @@ impl Measured {
         }
         for (line, &count) in &other.closed_by_server {
             *self.closed_by_server.entry(line.clone()).or_default() += count;
+        }
+        for (line, &count) in &other.request_errors {
+            *self.request_errors.entry(line.clone()).or_default() += count;
+        }
+        for (reason, &count) in &other.io_errors {
+            *self.io_errors.entry(reason.clone()).or_default() += count;
         }
         self.unanswered += other.unanswered;
         self.connect.merge(&other.connect);
@@ -382,6 +406,8 @@ mod tests {
         measured.fail(Failure::Busy, None);
         measured.answered(Kind::Echo, Duration::from_micros(40), 2);
         measured.closed_by_server("BYE", 3, Some(2));
+        measured.request_error("ERR sleep too long", 2);
+        measured.io_error("No route to host (os error 113)");
         let json = serde_json::to_string(&measured).unwrap();
         let back: Measured = serde_json::from_str(&json).unwrap();
         assert_eq!(back.request.summary(), measured.request.summary());
@@ -396,7 +422,10 @@ mod tests {
         assert_eq!(back.failures[&Failure::Busy], 1);
         assert_eq!(back.intervals.len(), 3);
         assert_eq!(back.intervals[2].requests_ok, 1);
-        assert_eq!(back.intervals[2].failures, 1);
+        assert_eq!(back.intervals[2].failures, 2);
+        assert_eq!(back.request_errors["ERR sleep too long"], 1);
+        assert_eq!(back.failures[&Failure::OtherErr], 1);
+        assert_eq!(back.io_errors["No route to host (os error 113)"], 1);
         assert_eq!((back.closed_by_server["BYE"], back.unanswered), (1, 3));
     }
 
@@ -425,7 +454,12 @@ mod tests {
         b.fail(Failure::Reset, None);
         b.fail(Failure::Timeout, Some(1));
         b.answered(Kind::Echo, Duration::from_micros(20), 1);
+        b.request_error("ERR work too large", 1);
+        a.request_error("ERR work too large", 0);
+        a.io_error("Connection refused (os error 111)");
         a.merge(&b);
+        assert_eq!(a.request_errors["ERR work too large"], 2);
+        assert_eq!(a.io_errors.len(), 1);
         assert_eq!(a.requests_ok, 9);
         assert_eq!(a.request.count(), 4);
         assert_eq!(a.intervals.len(), 2);
@@ -433,9 +467,9 @@ mod tests {
             (a.intervals[0].requests_ok, a.intervals[1].requests_ok),
             (1, 1)
         );
-        assert_eq!(a.intervals[1].failures, 1);
+        assert_eq!(a.intervals[1].failures, 2);
         assert_eq!(a.request.summary().max, b.request.summary().max);
-        assert_eq!((a.failures[&Failure::Reset], a.failure_count()), (2, 3));
+        assert_eq!((a.failures[&Failure::Reset], a.failure_count()), (2, 5));
     }
 
     #[test]

@@ -26,6 +26,10 @@ use crate::spec::{Length, LoadSpec};
 /// Descriptors a client process keeps for itself.
 pub const FD_RESERVE: u64 = 64;
 
+/// Most client processes one run starts (`--processes` and the open-file
+/// limit's split alike): 20 million connections at this machine's limit.
+pub const MAX_PROCESSES: usize = 1024;
+
 /// Connections planned per source address: a third of the ephemeral range.
 ///
 /// The kernel picks a free port at `connect` by probing the range from a

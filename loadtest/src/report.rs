@@ -66,6 +66,12 @@ pub struct Report {
     /// The server's final lines (`BYE`, `ERR idle timeout`, …) by text:
     /// counted in `errors.closed_by_server`, never as wrong answers.
     pub closed_by_server: BTreeMap<String, u64>,
+    /// `ERR` answers to requests, by text (`ERR sleep too long`, …): the
+    /// connection stays open; each is counted in `errors.other_err` too.
+    pub request_errors: BTreeMap<String, u64>,
+    /// The system's reasons for I/O errors, by text (`No route to host (os
+    /// error 113)`, …).
+    pub io_errors: BTreeMap<String, u64>,
     /// Requests sent but never answered because the connection ended.
     pub unanswered: u64,
     /// Length of the request phase.
@@ -190,6 +196,8 @@ impl Report {
                 .map(|f| (f, measured.failures.get(&f).copied().unwrap_or(0)))
                 .collect(),
             closed_by_server: measured.closed_by_server.clone(),
+            request_errors: measured.request_errors.clone(),
+            io_errors: measured.io_errors.clone(),
             unanswered: measured.unanswered,
             duration_s: duration,
             connect_phase_s: run.connect_phase_s,
@@ -238,6 +246,14 @@ impl Report {
             doubts.push(format!(
                 "only {} of {} connections completed the handshake",
                 self.handshakes_ok, self.connections_requested
+            ));
+        }
+        if !self.request_errors.is_empty() {
+            doubts.push(format!(
+                "{} requests were answered with an error ({}): the server refused them, so they are \
+                 not in the latency figures",
+                self.request_errors.values().sum::<u64>(),
+                by_text(&self.request_errors)
             ));
         }
         if self.tester.cpu_share > TESTER_BUSY_SHARE {
@@ -289,6 +305,15 @@ impl Report {
     pub fn kind(&self, kind: Kind) -> Option<&Percentiles> {
         self.by_request.get(&kind)
     }
+}
+
+/// `3 × "ERR sleep too long", 1 × "ERR work too large"`.
+fn by_text(counts: &BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(text, n)| format!("{n} × {text:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One side's cost per request, in words; `None` when nothing was
@@ -358,16 +383,21 @@ impl fmt::Display for Report {
                 failures.join(", ")
             }
         )?;
+        if !self.request_errors.is_empty() {
+            writeln!(
+                f,
+                "refused      {} (connections kept)",
+                by_text(&self.request_errors)
+            )?;
+        }
+        if !self.io_errors.is_empty() {
+            writeln!(f, "system said  {}", by_text(&self.io_errors))?;
+        }
         if !self.closed_by_server.is_empty() {
-            let lines: Vec<String> = self
-                .closed_by_server
-                .iter()
-                .map(|(line, n)| format!("{n} × {line:?}"))
-                .collect();
             writeln!(
                 f,
                 "closed       by the server: {}; {} requests left unanswered",
-                lines.join(", "),
+                by_text(&self.closed_by_server),
                 self.unanswered
             )?;
         } else if self.unanswered > 0 {

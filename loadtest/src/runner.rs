@@ -260,6 +260,7 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     ));
     Ok(Saved {
         format: crate::saved::FORMAT.to_owned(),
+        run_id: crate::saved::new_run_id(),
         spec: args.clone(),
         started_at,
         measured,

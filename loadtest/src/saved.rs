@@ -22,7 +22,7 @@ use common::procfs::ProcSample;
 
 /// What a file says it is: the tester's version and the file's layout.
 /// Files of another version are refused, not half read.
-pub const FORMAT: &str = concat!("loadtest ", env!("CARGO_PKG_VERSION"), " saved run 1");
+pub const FORMAT: &str = concat!("loadtest ", env!("CARGO_PKG_VERSION"), " saved run 2");
 
 /// Everything a report is computed from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +30,9 @@ pub const FORMAT: &str = concat!("loadtest ", env!("CARGO_PKG_VERSION"), " saved
 pub struct Saved {
     /// [`FORMAT`] of the tester that wrote it.
     pub format: String,
+    /// This run's own id, random: `loadtest merge` refuses to count one run
+    /// twice (the same file named twice, or a copy of it).
+    pub run_id: String,
     /// The load this host sent.
     pub spec: LoadSpec,
     /// When the request phase started (seconds since the Unix epoch).
@@ -58,6 +61,19 @@ pub struct Saved {
 #[derive(Deserialize)]
 struct Header {
     format: String,
+}
+
+/// A fresh run id: 64 random bits (std's hasher is seeded at random in each
+/// process), in hex.
+pub fn new_run_id() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos()),
+    );
+    format!("{:016x}", hasher.finish())
 }
 
 impl Saved {

@@ -183,6 +183,7 @@ impl FromStr for Mix {
             work: 0,
             sleep: 0,
         };
+        let mut named = Vec::new();
         for part in text.split(',') {
             let (kind, weight) = part
                 .split_once('=')
@@ -191,19 +192,25 @@ impl FromStr for Mix {
                 .trim()
                 .parse()
                 .map_err(|_| format!("weight {weight:?} is not a whole number"))?;
-            let slot = match kind.trim() {
+            let kind = kind.trim();
+            let slot = match kind {
                 "echo" => &mut mix.echo,
                 "work" => &mut mix.work,
                 "sleep" => &mut mix.sleep,
                 other => return Err(format!("unknown kind {other:?}: use echo, work or sleep")),
             };
+            if named.contains(&kind) {
+                return Err(format!("{kind} is named twice: give each kind once"));
+            }
+            named.push(kind);
             *slot = weight;
         }
-        if mix.total() == 0 {
-            return Err("the weights add up to zero".into());
-        }
-        if mix.total() > 1_000_000 {
-            return Err("the weights add up to more than 1000000".into());
+        // Percentages: a mix that adds up to 110 is a typo, not a weighting.
+        let total = u64::from(mix.echo) + u64::from(mix.work) + u64::from(mix.sleep);
+        if total != 100 {
+            return Err(format!(
+                "the percentages add up to {total}, not 100 (e.g. echo=90,work=10)"
+            ));
         }
         Ok(mix)
     }

@@ -35,17 +35,54 @@ fn loadtest(args: &[&str]) -> Output {
         .expect("run loadtest")
 }
 
-/// Runs `loadtest run --json` and parses its standard output.
+/// Runs `loadtest run --json`, expecting success, and parses its standard
+/// output.
 fn run_json(target: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["run", "--target", target, "--json"];
-    args.extend_from_slice(extra);
-    let output = loadtest(&args);
+    let (output, report) = run_json_any(target, extra);
     assert!(
         output.status.success(),
         "loadtest failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("--json prints one JSON object")
+    report
+}
+
+/// Runs `loadtest run --json` whatever its exit status: the output (for the
+/// status and standard error) and the report.
+fn run_json_any(target: &str, extra: &[&str]) -> (Output, Value) {
+    let mut args = vec!["run", "--target", target, "--json"];
+    args.extend_from_slice(extra);
+    let output = loadtest(&args);
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "--json prints one JSON object ({error}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output, report)
+}
+
+/// A server that answers every line with `answer` (`None`: accepts, reads,
+/// and never says a word), on a thread of this process.
+fn impostor(answer: Option<&'static str>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                for _line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(answer) = answer {
+                        if writer.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    target
 }
 
 fn errors(report: &Value, kind: &str) -> u64 {
@@ -203,13 +240,28 @@ fn busy_and_refused_connections_are_counted_by_kind() {
         max_connections: Some(4),
         ..CommonArgs::default()
     });
+    let target = server.addr().to_string();
     let report = run_json(
-        &server.addr().to_string(),
-        &["-c", "10", "--requests-per-connection", "1"],
+        &target,
+        &[
+            "-c",
+            "10",
+            "--requests-per-connection",
+            "1",
+            "--allow-partial",
+        ],
     );
     assert_eq!(report["connections_reached"], 10);
     assert_eq!(report["handshakes_ok"], 4);
     assert_eq!(errors(&report, "busy"), 6);
+    // Without --allow-partial the same run is a failure, said in one line.
+    let (output, _) = run_json_any(&target, &["-c", "10", "--requests-per-connection", "1"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("only 4 of 10 connections completed the handshake (6 busy)"),
+        "{stderr}"
+    );
     server.stop();
 
     // Nobody listening: the report still counts every refusal, and the exit
@@ -236,6 +288,153 @@ fn busy_and_refused_connections_are_counted_by_kind() {
         "{stderr}"
     );
     assert!(stderr.contains("5 refused"), "{stderr}");
+    // The system's own words, beside the kind.
+    assert!(stderr.contains("Connection refused (os error"), "{stderr}");
+    assert_eq!(report["io_errors"].as_object().unwrap().len(), 1);
+}
+
+#[test]
+fn a_run_where_nothing_was_answered_fails() {
+    // A server of another protocol, and one that accepts and never answers:
+    // the report counts what happened, and the exit status is 1.
+    let http = impostor(Some("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    let silent = impostor(None);
+    for (target, kind) in [(http, "wrong_answer"), (silent, "timeout")] {
+        let (output, report) = run_json_any(
+            &target,
+            &[
+                "-c",
+                "4",
+                "--requests-per-connection",
+                "1",
+                "--timeout",
+                "1s",
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{kind}: {stderr}");
+        assert_eq!(report["handshakes_ok"], 0);
+        assert_eq!(errors(&report, kind), 4, "{report}");
+        assert!(
+            stderr.contains("error: no request was answered correctly"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("4 {kind}")), "{stderr}");
+    }
+}
+
+#[test]
+fn a_request_refused_with_err_is_counted_by_text_and_the_connection_kept() {
+    let server = start_03(CommonArgs::default());
+    // SLEEP over the server's --max-sleep, sent on purpose: each is
+    // answered `ERR sleep too long`, and the ECHOs after it still are.
+    let (output, report) = run_json_any(
+        &server.addr().to_string(),
+        &[
+            "-c",
+            "2",
+            "--requests-per-connection",
+            "20",
+            "--mix",
+            "echo=50,sleep=50",
+            "--sleep-ms",
+            "5000",
+            "--allow-invalid",
+        ],
+    );
+    server.stop();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let refused = report["request_errors"]["ERR sleep too long"]
+        .as_u64()
+        .unwrap();
+    let answered = report["requests_ok"].as_u64().unwrap();
+    assert!(refused > 0 && answered > 0, "{report}");
+    assert_eq!(refused + answered, 40, "every request got an answer");
+    assert_eq!(errors(&report, "other_err"), refused);
+    assert_eq!(report["handshakes_ok"], 2);
+    assert_eq!(report["unanswered"], 0);
+    assert!(report["closed_by_server"].as_object().unwrap().is_empty());
+    assert!(
+        stderr.contains("× \"ERR sleep too long\" (connections kept)"),
+        "{stderr}"
+    );
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("answered with an error")),
+        "{report}"
+    );
+}
+
+#[test]
+fn values_that_cannot_make_a_run_are_refused_before_it_starts() {
+    for (flags, wanted) in [
+        (
+            &["--mix", "work=100", "--work-units", "9999999"][..],
+            "--max-work",
+        ),
+        (&["--mix", "sleep=100", "--sleep-ms", "5000"], "--max-sleep"),
+        (&["--payload", "5000"], "--max-line"),
+        (&["-c", "0"], "measure nothing"),
+        (&["--rate", "0"], "above 0"),
+        (&["--mix", "echo=90,work=20"], "add up to 110"),
+        (&["--mix", "echo=50,echo=50"], "named twice"),
+    ] {
+        // Nobody listens on port 1: a run that started would fail with rc 1.
+        let mut args = vec!["run", "--target", "127.0.0.1:1"];
+        args.extend_from_slice(flags);
+        let output = loadtest(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{flags:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{flags:?} ran and reported");
+    }
+}
+
+#[test]
+fn merge_refuses_to_count_one_run_twice() {
+    let server = start_03(CommonArgs::default());
+    let dir = std::env::temp_dir().join(format!("loadtest-twice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, copy) = (dir.join("a.json"), dir.join("copy.json"));
+    let target = server.addr().to_string();
+    let save = |path: &std::path::Path| {
+        let output = loadtest(&[
+            "run",
+            "--target",
+            &target,
+            "-c",
+            "2",
+            "--requests-per-connection",
+            "3",
+            "--save",
+            path.to_str().unwrap(),
+        ]);
+        assert!(output.status.success());
+    };
+    save(&a);
+    std::fs::copy(&a, &copy).unwrap();
+    let b = dir.join("b.json");
+    save(&b);
+    server.stop();
+    for pair in [[&a, &a], [&a, &copy]] {
+        let output = loadtest(&[
+            "merge",
+            pair[0].to_str().unwrap(),
+            pair[1].to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{pair:?}");
+        assert!(stderr.contains("hold the same run"), "{stderr}");
+    }
+    let two = loadtest(&["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(two.status.success());
+    let merged: Value = serde_json::from_slice(&two.stdout).unwrap();
+    assert_eq!(merged["requests_ok"], 12);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -263,7 +462,8 @@ fn wrong_answers_are_caught() {
             });
         }
     });
-    let report = run_json(&target, &["-c", "3", "--requests-per-connection", "5"]);
+    let (output, report) = run_json_any(&target, &["-c", "3", "--requests-per-connection", "5"]);
+    assert_eq!(output.status.code(), Some(1));
     assert_eq!(report["handshakes_ok"], 3);
     assert_eq!(report["requests_ok"], 0);
     assert_eq!(errors(&report, "wrong_answer"), 3);
@@ -276,7 +476,7 @@ fn bad_input_gets_one_clear_line_and_a_failure() {
     let truncated = dir.join("truncated.json");
     std::fs::write(
         &truncated,
-        r#"{"format":"loadtest 0.1.0 saved run 1","spec":{"#,
+        r#"{"format":"loadtest 0.1.0 saved run 2","spec":{"#,
     )
     .unwrap();
     let other_version = dir.join("other.json");
@@ -317,6 +517,17 @@ fn doctor_explains_what_a_hundred_thousand_connections_need() {
         "somaxconn",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    // A plan no machine here can hold is a problem before anything starts.
+    let output = loadtest(&["doctor", "-c", "99999999999"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    for topic in ["open files", "memory"] {
+        assert!(
+            text.lines()
+                .any(|line| line.contains("PROBLEM") && line.contains(topic)),
+            "{topic}: {text}"
+        );
     }
 }
 

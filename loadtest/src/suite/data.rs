@@ -288,6 +288,8 @@ pub mod fixtures {
                 .map(|f| (f, if f == Failure::Busy { busy } else { 0 }))
                 .collect(),
             closed_by_server: BTreeMap::new(),
+            request_errors: BTreeMap::new(),
+            io_errors: BTreeMap::new(),
             unanswered: 0,
             duration_s: 5.0,
             connect_phase_s: 0.1,
