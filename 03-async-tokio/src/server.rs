@@ -129,6 +129,7 @@ async fn shut_down(
 }
 // ANCHOR_END: shut_down
 
+// ANCHOR: handler
 /// Serves one admitted connection until the conversation ends, then closes
 /// it. The `session` and the `permit` are dropped last, after the socket is
 /// closed, so the connection counts against the limit until it is gone.
@@ -244,6 +245,7 @@ enum Wake {
     Deadline,
     Shutdown,
 }
+// ANCHOR_END: handler
 
 /// Reads what the socket holds into a buffer on the stack and hands it to
 /// the session: `Some(n)` bytes (0: the client closed its side), `None` if
