@@ -24,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::Shutdown;
-use protocol::{Action, CLOSE_DRAIN, Reply, ServerState, Session, work};
+use protocol::{Action, CLOSE_DRAIN, Reply, ServerState, Session, work_yielding};
 
 /// How many bytes one `read` asks for. The buffer lives on the stack of the
 /// one serving thread; a partial line is copied into the session.
@@ -110,10 +110,13 @@ fn converse(stream: &TcpStream, session: &mut Session, shutdown: &Shutdown) -> i
                     return send(stream, &mut out).map(|()| Ending::FinalLineSent);
                 }
                 // The model's point: CPU work and blocking calls run right
-                // here, and nothing else is served meanwhile.
+                // here, and nothing else is served meanwhile. The work
+                // yields the core between slices: 02 runs this on many
+                // threads, and one computing must not keep another
+                // connection's thread off its core (`work_yielding`).
                 Action::Work(units) => Reply::Done {
                     units,
-                    digest: work(units),
+                    digest: work_yielding(units),
                 }
                 .write_line(&mut out),
                 Action::Sleep(ms) => {

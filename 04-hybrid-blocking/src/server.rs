@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::ServeConfig;
-use protocol::{Action, CLOSE_DRAIN, Reply, ServerState, Session, work};
+use protocol::{Action, CLOSE_DRAIN, Reply, ServerState, Session, work_yielding};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
@@ -253,7 +253,8 @@ async fn work_on_rayon(units: u64) -> io::Result<u64> {
         // watch the socket meanwhile); the send fails only if the task
         // itself was dropped, as when the runtime shuts down. Not worth a
         // panic, which in a rayon job would abort the process.
-        let _ = answer.send(work(units));
+        // In slices that yield the core (`work_yielding` says why).
+        let _ = answer.send(work_yielding(units));
     });
     digest
         .await

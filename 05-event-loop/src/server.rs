@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use common::ServeConfig;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
-use protocol::{Action, CLOSE_DRAIN, Reply, ServerState, Session, work};
+use protocol::{Action, CLOSE_DRAIN, Reply, ServerState, Session, work_yielding};
 use slab::Slab;
 
 /// The listener's token; connections use their slab key.
@@ -850,9 +850,12 @@ fn run_jobs(queue: &Mutex<Receiver<Job>>) {
             return; // every loop is gone
         };
         let reply = match task {
+            // In slices that yield the core: a pool thread computing for a
+            // millisecond must not keep a loop, or the client waiting for
+            // an ECHO, queued behind it (`work_yielding` says why).
             Task::Work(units) => Reply::Done {
                 units,
-                digest: work(units),
+                digest: work_yielding(units),
             },
             Task::Sleep(ms) => {
                 thread::sleep(Duration::from_millis(ms));

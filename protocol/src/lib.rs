@@ -34,7 +34,7 @@ pub use framing::LineFramer;
 pub use reply::{ProtocolError, Reply};
 pub use request::Request;
 pub use session::{Action, ServerState, Session, SessionConfig};
-pub use work::work;
+pub use work::{work, work_yielding};
 
 /// Default `--max-line`: the longest line, counting its `\r` and `\n`.
 pub const DEFAULT_MAX_LINE: usize = 4096;
