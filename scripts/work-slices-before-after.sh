@@ -108,7 +108,7 @@ if ref:
             continue
         m = medians.get((server, "after"))
         if m:
-            parts.append(f"{server} {m / ref:.2g}× 04's")
+            parts.append(f"{server} {m / ref:.1f}× 04's")
     print(f"\nAfter the change, median ECHO p99 against 04's in the same rounds: {', '.join(parts)}.")
 cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
 date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -119,14 +119,38 @@ pub fn mixed_arithmetic(results: &Results, schedule: &Schedule) -> String {
         };
         let per_second = f64::from(share) / 100.0 * rate;
         let busy = per_second * each_s;
-        let _ = writeln!(
+        let _ = write!(
             text,
             "- **{step}**: {share}% of {rate:.0} requests/s are {kind}s, {per_second:.0} a second of {source}: \
              {busy:.2} s of {kind} every second, so on average **{busy:.2} of 03's {workers} worker threads** \
-             are inside a {kind}. An ECHO that lands on one of those waits; 04 moves the {kind} off them.",
+             are inside a {kind}. An ECHO whose task is on one of those waits; 04 moves the {kind} off them.",
         );
+        if step == Step::MixedWork {
+            // The same seconds of CPU, seen by the kernel's scheduler: the
+            // share of each core that a WORK holds, and the wait of a thread
+            // queued behind one (the comparison's "Finding a tail").
+            let per_core = busy / workers as f64;
+            let _ = write!(
+                text,
+                " Wherever it runs, a WORK holds a core: **{:.0}% of each of the {workers} cores'** time. \
+                 A thread woken to handle an ECHO (the server's, or the tester's waiting for the answer) \
+                 that the kernel queues on a core inside a WORK computed in one piece waits for the rest \
+                 of it, up to {}; if more than 1 ECHO in 100 does, the ECHO p99 is of that order. \
+                 Computed in slices of {} units that yield the core between them, the wait is at most \
+                 a slice.",
+                per_core * 100.0,
+                micros(work_p50_us(each_s)),
+                protocol::work::WORK_SLICE_UNITS,
+            );
+        }
+        text.push('\n');
     }
     text
+}
+
+/// Seconds back to whole microseconds, for [`micros`].
+fn work_p50_us(seconds: f64) -> u64 {
+    (seconds * 1e6).round() as u64
 }
 
 /// The capacity sweeps in sentences: who took the most at each size, and
@@ -812,5 +836,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("**1.00 of 03's 2 worker threads**"), "{text}");
+        // The scheduler's view: 0.20 s a second over 2 cores is 10% of each.
+        assert!(
+            text.contains("**10% of each of the 2 cores'** time"),
+            "{text}"
+        );
+        assert!(text.contains("up to 1.0 ms"), "{text}");
+        assert!(text.contains("slices of 64 units"), "{text}");
+        assert_eq!(
+            text.matches("of each of the").count(),
+            1,
+            "only the WORK line: {text}"
+        );
     }
 }
