@@ -120,7 +120,7 @@ Some(Ok(begin..end))",
                 hint: "keep a Vec<u8> `out` for replies and a [0u8; READ_CHUNK] read \
                        buffer. Loop: run every session.next_action() (Send: \
                        reply.write_line(&mut out); SendAndClose: write it, send, return Ending::FinalLineSent; \
-                       Work: Reply::Done with work(units); Sleep: send what is ready, \
+                       Work: Reply::Done with work_yielding(units); Sleep: send what is ready, \
                        thread::sleep, Reply::Slept). Then send(), session.replies_sent(..). \
                        If the shutdown is triggered: send session.on_shutdown() and end. \
                        Else read_before(stream, &mut chunk, session.deadline()): Some(0) \
@@ -297,7 +297,7 @@ connections.wait().await;",
         regions: &[Region {
             file: HYBRID,
             anchor: "ex07_solution",
-            hint: "a oneshot::channel(); rayon::spawn a closure that sends work(units) \
+            hint: "a oneshot::channel(); rayon::spawn a closure that sends work_yielding(units) \
                    (ignore a failed send: the client may be gone); then .await the \
                    receiver and turn its error into an io::Error.",
         }],

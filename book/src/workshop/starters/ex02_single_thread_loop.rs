@@ -5,8 +5,8 @@ fn converse(stream: &TcpStream, session: &mut Session, shutdown: &Shutdown) -> i
     // TODO: keep a Vec<u8> `out` for replies and a [0u8; READ_CHUNK] read buffer. Loop: run
     //       every session.next_action() (Send: reply.write_line(&mut out); SendAndClose:
     //       write it, send, return Ending::FinalLineSent; Work: Reply::Done with
-    //       work_yielding(units); Sleep: send what is ready, thread::sleep, Reply::Slept). Then
-    //       send(), session.replies_sent(..). If the shutdown is triggered: send
+    //       work_yielding(units); Sleep: send what is ready, thread::sleep, Reply::Slept).
+    //       Then send(), session.replies_sent(..). If the shutdown is triggered: send
     //       session.on_shutdown() and end. Else read_before(stream, &mut chunk,
     //       session.deadline()): Some(0) means the client closed (or the shutdown woke you:
     //       go round), Some(n) goes to session.receive(..), None means the deadline passed:
