@@ -58,33 +58,38 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 /// A white canvas of [`SIZE`] with the stamp along its bottom; returns the
 /// area above the stamp, for the chart.
 fn stamped_canvas<'a>(svg: &'a mut String, results: &Results) -> anyhow::Result<Area<'a>> {
-    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    stamped_canvas_of(svg, results, SIZE)
+}
+
+/// [`stamped_canvas`] of another size.
+fn stamped_canvas_of<'a>(
+    svg: &'a mut String,
+    results: &Results,
+    size: (u32, u32),
+) -> anyhow::Result<Area<'a>> {
+    let root = SVGBackend::with_string(svg, size).into_drawing_area();
     root.fill(&WHITE).map_err(chart_error)?;
     let style = ("sans-serif", 13).into_font().color(&RGBColor(90, 90, 90));
     root.draw(&Text::new(
         stamp_text(results),
-        (10, SIZE.1 as i32 - 16),
+        (10, size.1 as i32 - 16),
         style,
     ))
     .map_err(chart_error)?;
     Ok(root.margin(0, 18, 0, 0))
 }
 
-/// p50 and p99 request latency against connections, per server (log-log).
+/// p99 request latency against connections, per server (log-log). The
+/// p50s are in the staircase table: two lines per server would double the
+/// lines in each panel.
 pub fn latency(results: &Results) -> ChartResult {
     series_chart(
         results,
-        "Request latency vs connections (lower is better)",
-        "request latency",
-        &[("p99", false), ("p50", true)],
-        |run, which| {
-            let request = &run.report.latency_us.request;
-            let v = if which == "p99" {
-                request.p99
-            } else {
-                request.p50
-            };
-            (v > 0).then_some(v as f64)
+        "Request p99 vs connections (lower is better)",
+        "request latency, p99",
+        |run| {
+            let p99 = run.report.latency_us.request.p99;
+            (p99 > 0).then_some(p99 as f64)
         },
     )
 }
@@ -95,8 +100,7 @@ pub fn memory(results: &Results) -> ChartResult {
         results,
         "Server RSS per connection vs connections (lower is better)",
         "bytes of RSS per connection",
-        &[("bytes", false)],
-        |run, _| {
+        |run| {
             bytes_per_connection(run)
                 .filter(|&b| b > 0)
                 .map(|b| b as f64)
@@ -104,117 +108,169 @@ pub fn memory(results: &Results) -> ChartResult {
     )
 }
 
-/// One line of a chart: its colour, name, dashed, points.
-type Series<'a> = (RGBColor, &'a str, bool, Vec<(f64, f64)>);
+/// One line of a chart: its colour, name and points.
+type Series<'a> = (RGBColor, &'a str, Vec<(f64, f64)>);
+
+/// The size of a chart of two stacked panels.
+const PANELS_SIZE: (u32, u32) = (760, 760);
+/// Room to the right of each panel's plot for its legend, outside the data.
+const LEGEND_WIDTH: u32 = 170;
+
+/// The servers of each panel: at most six lines in one plot. The Rust
+/// models in one; the peers in the other, with 03 drawn again for
+/// reference.
+fn panels(results: &Results) -> Vec<(&'static str, Vec<&'static registry::Server>)> {
+    let models: Vec<_> = results.servers().filter(|s| s.is_rust_model()).collect();
+    let mut peers: Vec<_> = results.servers().filter(|s| !s.is_rust_model()).collect();
+    if peers.is_empty() {
+        return vec![("the Rust models", models)];
+    }
+    if let Some(tokio) = models.iter().find(|s| s.name == registry::ASYNC_TOKIO.name) {
+        peers.insert(0, tokio);
+    }
+    vec![
+        ("the Rust models", models),
+        ("the peers, with 03 for reference", peers),
+    ]
+}
 
 fn series_chart(
     results: &Results,
     title: &str,
     y_label: &str,
-    series: &[(&str, bool)],
-    value: impl Fn(&Run, &str) -> Option<f64>,
+    value: impl Fn(&Run) -> Option<f64>,
 ) -> ChartResult {
-    let points: Vec<Series> = results
+    // Only steps where every connection was served: a latency measured on
+    // the one client 01 served out of 100k would say nothing about 100k.
+    // Those steps get a cross instead.
+    let line_of = |name: &str| -> Vec<(f64, f64)> {
+        results
+            .of(Step::Staircase)
+            .filter(|r| r.server == name && r.all_served())
+            .filter_map(|r| Some((r.connections.max(1) as f64, value(r)?)))
+            .collect()
+    };
+    let crosses = stopped_serving(results, &value);
+    // One scale for both panels, so that their lines compare.
+    let all: Vec<(f64, f64)> = results
         .servers()
-        .flat_map(|server| {
-            let value = &value;
-            series.iter().map(move |&(which, thin)| {
-                // Only steps where every connection was served: a latency
-                // measured on the one client 01 served out of 100k would
-                // say nothing about 100k. Those steps get a cross instead.
-                let line = results
-                    .of(Step::Staircase)
-                    .filter(|r| r.server == server.name && r.all_served())
-                    .filter_map(|r| Some((r.connections.max(1) as f64, value(r, which)?)))
-                    .collect::<Vec<_>>();
-                (colour(server.name), server.name, thin, line)
-            })
-        })
-        .collect();
-    let crosses = stopped_serving(results, |run| value(run, series[0].0));
-    let all: Vec<(f64, f64)> = points
-        .iter()
-        .flat_map(|p| p.3.iter().copied())
+        .flat_map(|server| line_of(server.name))
         .chain(crosses.iter().map(|c| c.1))
         .collect();
     let max_x = all.iter().map(|p| p.0).fold(10.0, f64::max) * 1.5;
+    // From the first step drawn: memory per connection starts at 1000.
+    let min_x = (all.iter().map(|p| p.0).fold(max_x, f64::min) / 1.5).max(0.7);
     let max_y = all.iter().map(|p| p.1).fold(10.0, f64::max) * 2.0;
     let min_y = all.iter().map(|p| p.1).fold(max_y, f64::min).max(1.0) / 2.0;
-    let is_latency = series.len() > 1;
+    let is_latency = y_label.contains("latency");
+    let panels = panels(results);
+    let size = if panels.len() > 1 { PANELS_SIZE } else { SIZE };
     let mut svg = String::new();
     {
-        let root = stamped_canvas(&mut svg, results)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d((1f64..max_x).log_scale(), (min_y..max_y).log_scale())
+        let root = stamped_canvas_of(&mut svg, results, size)?;
+        let root = root
+            .titled(title, ("sans-serif", 18))
             .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| {
-                if is_latency {
-                    micros_label(*y)
-                } else {
-                    round_bytes_label(*y)
-                }
-            })
-            .x_desc("connections")
-            .y_desc(y_label)
-            .draw()
-            .map_err(chart_error)?;
-        for (colour, name, thin, line) in points {
-            if line.is_empty() {
-                continue;
-            }
-            let style = ShapeStyle::from(&colour).stroke_width(if thin { 1 } else { 3 });
-            let drawn = chart
-                .draw_series(LineSeries::new(line.clone(), style))
+        let areas = root.split_evenly((panels.len(), 1));
+        for (area, (panel, servers)) in areas.iter().zip(&panels) {
+            let lines: Vec<Series> = servers
+                .iter()
+                .map(|server| (colour(server.name), server.name, line_of(server.name)))
+                .collect();
+            let names: Vec<&str> = servers.iter().map(|s| s.name).collect();
+            let marks: Vec<StopMark> = crosses
+                .iter()
+                .filter(|c| names.contains(&c.3.as_str()))
+                .cloned()
+                .collect();
+            let mut chart = ChartBuilder::on(area)
+                .caption(*panel, ("sans-serif", 15))
+                .margin(8)
+                .margin_right(LEGEND_WIDTH)
+                .x_label_area_size(36)
+                .y_label_area_size(70)
+                .build_cartesian_2d((min_x..max_x).log_scale(), (min_y..max_y).log_scale())
                 .map_err(chart_error)?;
-            if !thin {
-                drawn.label(name).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-                });
-            }
             chart
-                .draw_series(line.into_iter().map(|p| Circle::new(p, 3, colour.filled())))
+                .configure_mesh()
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| {
+                    if is_latency {
+                        micros_label(*y)
+                    } else {
+                        round_bytes_label(*y)
+                    }
+                })
+                .x_desc("connections")
+                .y_desc(y_label)
+                .label_style(("sans-serif", 13))
+                .draw()
                 .map_err(chart_error)?;
-        }
-        if is_latency {
-            // Which line is which percentile, said in the legend itself.
-            for (label, width) in [("p99: thick line", 3), ("p50: thin line", 1)] {
+            for (colour, _, line) in &lines {
+                let style = ShapeStyle::from(colour).stroke_width(3);
                 chart
-                    .draw_series(LineSeries::new(Vec::<(f64, f64)>::new(), BLACK))
-                    .map_err(chart_error)?
-                    .label(label)
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(width))
-                    });
+                    .draw_series(LineSeries::new(line.clone(), style))
+                    .map_err(chart_error)?;
+                chart
+                    .draw_series(line.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                    .map_err(chart_error)?;
             }
+            draw_crosses(&mut chart, &marks)?;
+            let plot_width = chart.plotting_area().dim_in_pixel().0;
+            draw_legend(area, &lines, !marks.is_empty(), plot_width)?;
         }
-        draw_crosses(&mut chart, &crosses)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(chart_error)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
 }
 
+/// The legend of one panel, to the right of its plot: never over a line.
+fn draw_legend(
+    area: &Area<'_>,
+    lines: &[Series],
+    crosses: bool,
+    plot_width: u32,
+) -> anyhow::Result<()> {
+    // The plot starts after the y labels (70 px) and the margin (8 px).
+    let x = 70 + 8 + plot_width as i32 + 14;
+    let font = ("sans-serif", 13).into_font();
+    let mut y = 40;
+    for (colour, name, _) in lines {
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + 20, y)],
+            colour.stroke_width(3),
+        ))
+        .map_err(chart_error)?;
+        area.draw(&Text::new(
+            short_name(name),
+            (x + 26, y),
+            font.clone()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(chart_error)?;
+        y += 20;
+    }
+    if crosses {
+        area.draw(&Cross::new((x + 10, y), 5, BLACK.stroke_width(2)))
+            .map_err(chart_error)?;
+        area.draw(&Text::new(
+            "not all served",
+            (x + 26, y),
+            font.color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(chart_error)?;
+    }
+    Ok(())
+}
+
 /// Where a server stopped serving every connection: its colour, the point
 /// (connections, its value there) and what happened, e.g. `1 of 10 served`.
-type StopMark = (RGBColor, (f64, f64), String);
+type StopMark = (RGBColor, (f64, f64), String, String);
 
 /// The first staircase step of each server where not every connection was
 /// served, placed at its value there (when it has one).
-fn stopped_serving(results: &Results, value: impl Fn(&Run) -> Option<f64>) -> Vec<StopMark> {
+fn stopped_serving(results: &Results, value: &impl Fn(&Run) -> Option<f64>) -> Vec<StopMark> {
     results
         .servers()
         .filter_map(|server| {
@@ -228,7 +284,12 @@ fn stopped_serving(results: &Results, value: impl Fn(&Run) -> Option<f64>) -> Ve
                 run.report.handshakes_ok,
                 run.report.connections_requested
             );
-            Some((colour(server.name), (run.connections as f64, y), text))
+            Some((
+                colour(server.name),
+                (run.connections as f64, y),
+                text,
+                server.name.to_owned(),
+            ))
         })
         .collect()
 }
@@ -251,13 +312,11 @@ fn draw_crosses(chart: &mut LogLog, crosses: &[StopMark]) -> anyhow::Result<()> 
         .draw_series(
             crosses
                 .iter()
-                .map(|(colour, at, _)| Cross::new(*at, 7, colour.stroke_width(3))),
+                .map(|(colour, at, _, _)| Cross::new(*at, 7, colour.stroke_width(3))),
         )
-        .map_err(chart_error)?
-        .label("×: not every connection served")
-        .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
+        .map_err(chart_error)?;
     chart
-        .draw_series(crosses.iter().map(|(colour, at, text)| {
+        .draw_series(crosses.iter().map(|(colour, at, text, _)| {
             // Ending left of the cross: the last step is at the right edge.
             Text::new(
                 format!("{text}  "),
@@ -838,8 +897,8 @@ mod tests {
         ] {
             assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
         }
-        assert!(latency(&results).unwrap().contains("03-async-tokio"));
-        assert!(latency(&results).unwrap().contains("p99: thick line"));
+        assert!(latency(&results).unwrap().contains("\n03\n"));
+        assert!(latency(&results).unwrap().contains("the Rust models"));
         for svg in [latency(&results).unwrap(), mixed(&results).unwrap()] {
             assert!(svg.contains("-core machine · commit"));
         }
@@ -857,6 +916,21 @@ mod tests {
             "{mixed_svg}"
         );
         assert_eq!(short_name("02-per-connection"), "02 thr/conn");
+        // At most six lines a panel; the peers' panel repeats 03.
+        let everyone: Vec<(&str, Step, usize, u64)> = registry::SERVERS
+            .iter()
+            .map(|s| (s.name, Step::Staircase, 100, 100))
+            .collect();
+        let all = results_with(&everyone);
+        let split = panels(&all);
+        assert_eq!(split.len(), 2);
+        assert!(
+            split.iter().all(|(_, servers)| servers.len() <= 6),
+            "{split:?}"
+        );
+        assert_eq!(split[1].1[0].name, "03-async-tokio");
+        let svg = latency(&all).unwrap();
+        assert!(svg.contains("the peers, with 03 for reference"), "{svg}");
         assert_eq!(short_name("node-peer"), "node");
         assert_eq!(micros_label(20_000.0), "20 ms");
         assert_eq!(round_bytes_label(2000.0), "2000 B");

@@ -80,12 +80,7 @@ pub const EXERCISES: &[Exercise] = &[
         regions: &[Region {
             file: FRAMING,
             anchor: "ex01_solution",
-            hint: "find the first b'\\n' in the pending bytes, self.buf[self.start..]. \
-                   None there: fail with LineTooLong if more than max_line bytes wait, \
-                   else call self.release_consumed() and return None. One there: move \
-                   self.start past it, fail with LineTooLong if the line (its \\n counted) \
-                   is longer than max_line, else return its range without the \\n and \
-                   without a \\r right before it.",
+            hint: "Where does the next line end, if it has arrived at all? (Look in self.buf[self.start..].) PROTOCOL.md's \"Length limit\" gives two cases: a line still unfinished, and a complete one, its \\n counted. What must the range leave out? What does release_consumed() do for an idle connection's memory? The tests name the case you miss.",
         }],
         shows: &[(FRAMING, "next_line")],
         wrong_answers: &[WrongAnswer {
@@ -117,25 +112,12 @@ Some(Ok(begin..end))",
             Region {
                 file: SINGLE,
                 anchor: "ex02_solution_converse",
-                hint: "keep a Vec<u8> `out` for replies and a [0u8; READ_CHUNK] read \
-                       buffer. Loop: run every session.next_action() (Send: \
-                       reply.write_line(&mut out); SendAndClose: write it, send, return Ending::FinalLineSent; \
-                       Work: Reply::Done with work_yielding(units); Sleep: send what is ready, \
-                       thread::sleep, Reply::Slept). Then send(), session.replies_sent(..). \
-                       If the shutdown is triggered: send session.on_shutdown() and end. \
-                       Else read_before(stream, &mut chunk, session.deadline()): Some(0) \
-                       means the client closed (or the shutdown woke you: go round), \
-                       Some(n) goes to session.receive(..), None means the deadline \
-                       passed: send session.on_timeout() and end.",
+                hint: "Each turn: answer every complete line (what does each Action of session.next_action() ask of you? the protocol crate's docs say), send the answers in one write, then wait for bytes, no longer than session.deadline(). Which Action ends the conversation? When must a shutdown say BYE? read_before is your wait: what do its Some(0), Some(n) and None mean?",
             },
             Region {
                 file: SINGLE,
                 anchor: "ex02_solution_read_before",
-                hint: "turn `deadline` into a read timeout (no deadline: wait for ever; \
-                       a deadline already passed: return Ok(None)), set it with \
-                       stream.set_read_timeout(..), then stream.read(buf). A timeout \
-                       comes back as WouldBlock or TimedOut, a signal as Interrupted: \
-                       go round the loop and let the deadline decide.",
+                hint: "A deadline is an instant; a socket takes a timeout (TcpStream::set_read_timeout). What if there is no deadline, or it has passed? Which io::ErrorKind values mean \"the time ran out\" or \"a signal came\", and should either end the connection?",
             },
         ],
         shows: &[(SINGLE, "converse"), (SINGLE, "read_before")],
@@ -161,31 +143,22 @@ loop {
             Region {
                 file: POOL,
                 anchor: "ex03_solution_new",
-                hint: "a bounded channel, mpsc::sync_channel(queue); its receiver shared \
-                       as Arc<Mutex<Receiver<Job>>>; `threads` workers (at least one) \
-                       started with Worker::start; the sender kept in Some(..).",
+                hint: "What bounds the queue (mpsc::sync_channel)? Many workers must share one receiver: how, when Receiver is not Sync? How many workers if `threads` is 0? Keep the sender where drop can take it.",
             },
             Region {
                 file: POOL,
                 anchor: "ex03_solution_drop",
-                hint: "close the channel by dropping the sender (self.sender.take()), \
-                       then join every worker's thread (take it out of its Option).",
+                hint: "How does a worker blocked in recv() learn that the pool is going away? What must drop wait for before it returns?",
             },
             Region {
                 file: POOL,
                 anchor: "ex03_solution_worker",
-                hint: "spawn a named thread (thread::Builder) that loops: lock the \
-                       receiver, recv() one job, release the lock *before* serving, \
-                       then serve_connection(job.stream, job.session, &shutdown). \
-                       recv() failing means the channel closed: return.",
+                hint: "What does a worker do between jobs? How long may it hold the receiver's lock: what happens to the other workers if it serves a connection with the lock held? What does a failed recv() mean?",
             },
             Region {
                 file: POOL,
                 anchor: "ex03_solution_execute",
-                hint: "never block the acceptor: try_send the job. A full (or closed) \
-                       channel hands the job back inside its error: return it as Err(job), \
-                       and the caller turns the client away (exercise 4). No sender (the \
-                       pool is being dropped): Err(job) too.",
+                hint: "The acceptor must never wait here: which send does not block (mpsc::SyncSender)? When the queue is full, who turns the client away, and how does the job get back to them?",
             },
         ],
         shows: &[(POOL, "pool")],
@@ -209,11 +182,7 @@ Ok(Worker { id, thread: Some(thread) })",
         regions: &[Region {
             file: POOL,
             anchor: "ex04_solution",
-            hint: "answer at once: send_final_line(&stream, &busy), then \
-                   stream.shutdown(Write) so the client sees the end after the line. Do \
-                   not close yet (unread bytes would make the kernel send a reset) and do \
-                   not drain here (the acceptor must not wait): try_send the stream, with \
-                   the moment its draining ends (now + CLOSE_DRAIN), to self.draining.",
+            hint: "What should a client over the limit see, and how soon (PROTOCOL.md, ERR busy)? After the line, how does the client learn that nothing more comes, without a reset (TcpStream::shutdown)? The acceptor must not wait: who drains the connection, and until when (CLOSE_DRAIN)?",
         }],
         shows: &[(POOL, "turn_away")],
         wrong_answers: &[
@@ -240,14 +209,7 @@ sender.send(job).map_err(|error| error.0)",
         regions: &[Region {
             file: TOKIO,
             anchor: "ex05_solution",
-            hint: "an Arc<Semaphore> with max_connections permits. Loop: \
-                   listener.accept().await (on an error, sleep for \
-                   common::accept::pause_after(&error) and go round); \
-                   state.counters.connection_accepted(); then \
-                   Arc::clone(&limit).try_acquire_owned(): with a permit, \
-                   connections.spawn(serve_connection(stream, state.admit(..), permit, \
-                   stop.clone())); without one, connections.spawn(reject(stream, \
-                   state.reject())). Never wait for a permit.",
+            hint: "What counts the connections served at once (tokio::sync::Semaphore, try_acquire_owned)? What would waiting for a permit do to the clients over the limit? An accept can fail (EMFILE): what then (common::accept::pause_after)? Every accept is counted (state.counters), and a connection is admitted or rejected through `state`; each is a task in `connections`: what must an admitted one hold until it ends?",
         }],
         shows: &[(TOKIO, "accept_loop")],
         wrong_answers: &[WrongAnswer {
@@ -274,10 +236,7 @@ loop {
         regions: &[Region {
             file: TOKIO,
             anchor: "ex06_solution",
-            hint: "drop the listener (new connections are refused), stop.cancel() \
-                   (every task answers what it read and says BYE), connections.close() \
-                   (no task will be added), then await connections.wait() inside \
-                   tokio::time::timeout(grace, ..).",
+            hint: "In which order: stop accepting, tell every task (the CancellationToken), wait for them, but not for ever (tokio::time::timeout, the grace)? What does TaskTracker::close change about wait()?",
         }],
         shows: &[(TOKIO, "shut_down")],
         wrong_answers: &[WrongAnswer {
@@ -297,9 +256,7 @@ connections.wait().await;",
         regions: &[Region {
             file: HYBRID,
             anchor: "ex07_solution",
-            hint: "a oneshot::channel(); rayon::spawn a closure that sends work_yielding(units) \
-                   (ignore a failed send: the client may be gone); then .await the \
-                   receiver and turn its error into an io::Error.",
+            hint: "The worker must stay free while the digest is computed: where does the WORK run (rayon::spawn), and how does the digest come back to an async task (tokio::sync::oneshot)? What if the receiver is gone by then? The tests send ECHOs while WORKs run.",
         }],
         shows: &[(HYBRID, "work_on_rayon")],
         wrong_answers: &[WrongAnswer {
@@ -315,9 +272,7 @@ connections.wait().await;",
         regions: &[Region {
             file: HYBRID,
             anchor: "ex08_solution",
-            hint: "run the blocking sleep with task::spawn_blocking and .await the \
-                   JoinHandle it returns; its JoinError (the closure panicked) becomes an \
-                   io::Error with io::Error::other.",
+            hint: "SLEEP blocks a thread: which of Tokio's threads may block (tokio::task::spawn_blocking)? What does awaiting its JoinHandle give you, and what is its error when the closure panicked?",
         }],
         shows: &[(HYBRID, "sleep_on_blocking_pool")],
         wrong_answers: &[WrongAnswer {
@@ -336,21 +291,12 @@ Ok(())",
             Region {
                 file: EVENT_LOOP,
                 anchor: "ex09_solution",
-                hint: "loop on self.stage. Serving: write_out first (false: wait); then \
-                       answer_lines (true: go round); then replies_sent(now), and BYE via \
-                       finish_with if turn.stopping; then read_more: Some(0) closes, Some(_) \
-                       goes round, None (WouldBlock, or a short read drained the socket) waits. AwaitingAnswer: write what is \
-                       pending, wait. Closing: write_out, then shutdown(Write) and Draining \
-                       until now + CLOSE_DRAIN. Draining: discard_input.",
+                hint: "A connection is a small state machine (self.stage). In Serving, what goes first: writing what is pending, answering the lines read, or reading more? When do you wait for the next event, and when go round? mio is edge-triggered: what becomes of bytes left in the socket (the chapter's two rules)? How does a connection end: Closing, Draining, until when?",
             },
             Region {
                 file: EVENT_LOOP,
                 anchor: "ex09_write_solution",
-                hint: "write from the front of self.out until it is empty, draining what each \
-                       write took (a write may take only part); on WouldBlock keep the rest, \
-                       want_writable(turn, true) and return Ok(false); Ok(0) is WriteZero; \
-                       once empty, free the buffer (Vec::new()), want_writable(turn, false), \
-                       Ok(true).",
+                hint: "A write may take part of the buffer, or nothing (WouldBlock). What do you keep, and how will you learn that the socket has room again (want_writable)? What should an empty output buffer cost an idle connection?",
             },
         ],
         shows: &[(EVENT_LOOP, "advance"), (EVENT_LOOP, "io")],
