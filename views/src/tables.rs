@@ -236,8 +236,8 @@ fn staircase_memory(runs: &[&Run]) -> String {
 /// the ECHO p99 of every round as a range.
 pub fn mixed(results: &Results) -> String {
     let mut table = String::from(
-        "| server | workload | connections | requests/s | what happened (median round) | ECHO p50 | ECHO p99, median (range) | ECHO p99.9 | WORK or SLEEP p99 | threads |\n\
-         |---|---|---:|---:|---|---:|---:|---:|---:|---:|\n",
+        "| server | workload | where the WORK or SLEEP runs | connections | requests/s | what happened (median round) | ECHO p50 | ECHO p99, median (range) | ECHO p99.9 | WORK or SLEEP p99 | threads |\n\
+         |---|---|---|---:|---:|---|---:|---:|---:|---:|---:|\n",
     );
     for server in results.servers() {
         for step in [Step::MixedWork, Step::MixedSleep] {
@@ -256,9 +256,10 @@ pub fn mixed(results: &Results) -> String {
                 .map_or("–".to_owned(), |s| s.show(|us| micros(us as u64)));
             let _ = writeln!(
                 table,
-                "| {} | {} | {} | {:.0} | {} | {} | {echo_p99} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {:.0} | {} | {} | {echo_p99} | {} | {} | {} |",
                 run.server,
                 run.step,
+                where_slow_requests_run(&run.server, step),
                 run.connections,
                 report.throughput_rps,
                 rounds_outcome(run, &rounds),
@@ -273,6 +274,28 @@ pub fn mixed(results: &Results) -> String {
         }
     }
     table
+}
+
+/// Where each server runs the slow request of a mixed workload, and
+/// whether a `WORK` gives its core back between slices
+/// (`protocol::work_yielding`): what its chapter and source say.
+fn where_slow_requests_run(server: &str, step: Step) -> &'static str {
+    let work = step == Step::MixedWork;
+    match server {
+        "01-single-thread" | "02-thread-pool" | "02-per-connection" if work => {
+            "the connection's thread, in slices"
+        }
+        "01-single-thread" | "02-thread-pool" | "02-per-connection" => "the connection's thread",
+        "03-async-tokio" => "inline, on a Tokio worker",
+        "04-hybrid-blocking" if work => "rayon, in slices",
+        "04-hybrid-blocking" => "Tokio's blocking pool",
+        "05-event-loop" if work => "05's pool, in slices",
+        "05-event-loop" => "05's pool",
+        "go-peer" if work => "its goroutine, in one piece",
+        "go-peer" => "its goroutine (parked)",
+        "node-peer" => "inline, on the event loop",
+        _ => "–",
+    }
 }
 
 /// The median round's outcome, and how many rounds the tester limited.
@@ -828,6 +851,32 @@ pub fn threads(results: &Results) -> String {
 mod tests {
     use super::*;
     use loadtest::suite::data::fixtures::results_with;
+
+    #[test]
+    fn the_mixed_table_says_where_each_slow_request_runs() {
+        let results = results_with(&[
+            ("03-async-tokio", Step::MixedWork, 100, 100),
+            ("05-event-loop", Step::MixedWork, 100, 100),
+            ("05-event-loop", Step::MixedSleep, 100, 100),
+        ]);
+        let table = mixed(&results);
+        assert!(
+            table.contains("| 03-async-tokio | mixed-work | inline, on a Tokio worker |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 05-event-loop | mixed-work | 05's pool, in slices |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 05-event-loop | mixed-sleep | 05's pool |"),
+            "{table}"
+        );
+        assert_eq!(
+            where_slow_requests_run("a-new-server", Step::MixedWork),
+            "–"
+        );
+    }
 
     #[test]
     fn tables_say_what_happened_and_hide_noise() {

@@ -2,15 +2,11 @@
 /// The conversation: answer every complete line, then read more, until a
 /// final line is sent or the client leaves.
 fn converse(stream: &TcpStream, session: &mut Session, shutdown: &Shutdown) -> io::Result<Ending> {
-    // TODO: keep a Vec<u8> `out` for replies and a [0u8; READ_CHUNK] read buffer. Loop: run
-    //       every session.next_action() (Send: reply.write_line(&mut out); SendAndClose:
-    //       write it, send, return Ending::FinalLineSent; Work: Reply::Done with
-    //       work_yielding(units); Sleep: send what is ready, thread::sleep, Reply::Slept).
-    //       Then send(), session.replies_sent(..). If the shutdown is triggered: send
-    //       session.on_shutdown() and end. Else read_before(stream, &mut chunk,
-    //       session.deadline()): Some(0) means the client closed (or the shutdown woke you:
-    //       go round), Some(n) goes to session.receive(..), None means the deadline passed:
-    //       send session.on_timeout() and end.
+    // TODO: Each turn: answer every complete line (what does each Action of
+    //       session.next_action() ask of you? the protocol crate's docs say), send the
+    //       answers in one write, then wait for bytes, no longer than session.deadline().
+    //       Which Action ends the conversation? When must a shutdown say BYE? read_before
+    //       is your wait: what do its Some(0), Some(n) and None mean?
     todo!("exercise 2: the 01 loop with its idle timeout")
 }
 
@@ -22,9 +18,9 @@ fn read_before(
     buf: &mut [u8],
     deadline: Option<Instant>,
 ) -> io::Result<Option<usize>> {
-    // TODO: turn `deadline` into a read timeout (no deadline: wait for ever; a deadline
-    //       already passed: return Ok(None)), set it with stream.set_read_timeout(..), then
-    //       stream.read(buf). A timeout comes back as WouldBlock or TimedOut, a signal as
-    //       Interrupted: go round the loop and let the deadline decide.
+    // TODO: A deadline is an instant; a socket takes a timeout
+    //       (TcpStream::set_read_timeout). What if there is no deadline, or it has passed?
+    //       Which io::ErrorKind values mean "the time ran out" or "a signal came", and
+    //       should either end the connection?
     todo!("exercise 2: the 01 loop with its idle timeout")
 }

@@ -22,37 +22,35 @@ impl ThreadPool {
     /// Starts `threads` workers (at least one) with room for `queue`
     /// connections waiting for a free worker.
     pub fn new(threads: usize, queue: usize, shutdown: Shutdown) -> io::Result<ThreadPool> {
-        // TODO: a bounded channel, mpsc::sync_channel(queue); its receiver shared as
-        //       Arc<Mutex<Receiver<Job>>>; `threads` workers (at least one) started with
-        //       Worker::start; the sender kept in Some(..).
+        // TODO: What bounds the queue (mpsc::sync_channel)? Many workers must share one
+        //       receiver: how, when Receiver is not Sync? How many workers if `threads` is
+        //       0? Keep the sender where drop can take it.
         todo!("exercise 3: a std thread pool: Worker, Job, shutdown through Drop")
     }
 
     /// Queues a connection for the next free worker, or gives it back when
     /// the queue is full: the caller answers `ERR busy`.
     fn execute(&self, job: Job) -> Result<(), Job> {
-        // TODO: never block the acceptor: try_send the job. A full (or closed) channel
-        //       hands the job back inside its error: return it as Err(job), and the caller
-        //       turns the client away (exercise 4). No sender (the pool is being dropped):
-        //       Err(job) too.
+        // TODO: The acceptor must never wait here: which send does not block
+        //       (mpsc::SyncSender)? When the queue is full, who turns the client away, and
+        //       how does the job get back to them?
         todo!("exercise 3: a std thread pool: Worker, Job, shutdown through Drop")
     }
 }
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        // TODO: close the channel by dropping the sender (self.sender.take()), then join
-        //       every worker's thread (take it out of its Option).
+        // TODO: How does a worker blocked in recv() learn that the pool is going away? What
+        //       must drop wait for before it returns?
         todo!("exercise 3: a std thread pool: Worker, Job, shutdown through Drop")
     }
 }
 
 impl Worker {
     fn start(id: usize, jobs: Arc<Mutex<Receiver<Job>>>, shutdown: Shutdown) -> io::Result<Worker> {
-        // TODO: spawn a named thread (thread::Builder) that loops: lock the receiver,
-        //       recv() one job, release the lock *before* serving, then
-        //       serve_connection(job.stream, job.session, &shutdown). recv() failing means
-        //       the channel closed: return.
+        // TODO: What does a worker do between jobs? How long may it hold the receiver's
+        //       lock: what happens to the other workers if it serves a connection with the
+        //       lock held? What does a failed recv() mean?
         todo!("exercise 3: a std thread pool: Worker, Job, shutdown through Drop")
     }
 }

@@ -3,10 +3,9 @@
 /// the socket over for draining (or closes it, if the reject thread is
 /// far behind).
 fn turn_away(&self, stream: TcpStream, busy: Reply<'static>) {
-    // TODO: answer at once: send_final_line(&stream, &busy), then
-    //       stream.shutdown(Write) so the client sees the end after the line. Do not
-    //       close yet (unread bytes would make the kernel send a reset) and do not
-    //       drain here (the acceptor must not wait): try_send the stream, with the
-    //       moment its draining ends (now + CLOSE_DRAIN), to self.draining.
+    // TODO: What should a client over the limit see, and how soon (PROTOCOL.md, ERR
+    //       busy)? After the line, how does the client learn that nothing more comes,
+    //       without a reset (TcpStream::shutdown)? The acceptor must not wait: who
+    //       drains the connection, and until when (CLOSE_DRAIN)?
     todo!("exercise 4: ERR busy at the bound of the pool's queue")
 }

@@ -8,12 +8,11 @@ async fn accept_loop(
     stop: &CancellationToken,
     connections: &TaskTracker,
 ) {
-    // TODO: an Arc<Semaphore> with max_connections permits. Loop: listener.accept().await
-    //       (on an error, sleep for common::accept::pause_after(&error) and go round);
-    //       state.counters.connection_accepted(); then
-    //       Arc::clone(&limit).try_acquire_owned(): with a permit,
-    //       connections.spawn(serve_connection(stream, state.admit(..), permit,
-    //       stop.clone())); without one, connections.spawn(reject(stream, state.reject())).
-    //       Never wait for a permit.
+    // TODO: What counts the connections served at once (tokio::sync::Semaphore,
+    //       try_acquire_owned)? What would waiting for a permit do to the clients over the
+    //       limit? An accept can fail (EMFILE): what then (common::accept::pause_after)?
+    //       Every accept is counted (state.counters), and a connection is admitted or
+    //       rejected through `state`; each is a task in `connections`: what must an
+    //       admitted one hold until it ends?
     todo!("exercise 5: the Tokio accept loop with a Semaphore")
 }

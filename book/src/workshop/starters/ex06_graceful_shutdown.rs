@@ -7,8 +7,8 @@ async fn shut_down(
     connections: &TaskTracker,
     grace: Duration,
 ) {
-    // TODO: drop the listener (new connections are refused), stop.cancel() (every task
-    //       answers what it read and says BYE), connections.close() (no task will be
-    //       added), then await connections.wait() inside tokio::time::timeout(grace, ..).
+    // TODO: In which order: stop accepting, tell every task (the CancellationToken), wait
+    //       for them, but not for ever (tokio::time::timeout, the grace)? What does
+    //       TaskTracker::close change about wait()?
     todo!("exercise 6: graceful shutdown with a cancellation token")
 }

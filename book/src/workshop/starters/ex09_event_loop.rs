@@ -1,13 +1,11 @@
 // 05-event-loop/src/server.rs
 /// Does everything that can be done without waiting.
 fn advance(&mut self, turn: &mut Turn<'_>) -> io::Result<Next> {
-    // TODO: loop on self.stage. Serving: write_out first (false: wait); then
-    //       answer_lines (true: go round); then replies_sent(now), and BYE via
-    //       finish_with if turn.stopping; then read_more: Some(0) closes, Some(_) goes
-    //       round, None (WouldBlock, or a short read drained the socket) waits.
-    //       AwaitingAnswer: write what is pending, wait. Closing: write_out, then
-    //       shutdown(Write) and Draining until now + CLOSE_DRAIN. Draining:
-    //       discard_input.
+    // TODO: A connection is a small state machine (self.stage). In Serving, what goes
+    //       first: writing what is pending, answering the lines read, or reading more?
+    //       When do you wait for the next event, and when go round? mio is
+    //       edge-triggered: what becomes of bytes left in the socket (the chapter's two
+    //       rules)? How does a connection end: Closing, Draining, until when?
     todo!("exercise 9: one connection in the event loop: read until WouldBlock, partial writes")
 }
 
@@ -15,10 +13,10 @@ fn advance(&mut self, turn: &mut Turn<'_>) -> io::Result<Next> {
 /// it went; if not, registers for writability (once) to be told when
 /// the socket has room.
 fn write_out(&mut self, turn: &Turn<'_>) -> io::Result<bool> {
-    // TODO: write from the front of self.out until it is empty, draining what each
-    //       write took (a write may take only part); on WouldBlock keep the rest,
-    //       want_writable(turn, true) and return Ok(false); Ok(0) is WriteZero; once
-    //       empty, free the buffer (Vec::new()), want_writable(turn, false), Ok(true).
+    // TODO: A write may take part of the buffer, or nothing (WouldBlock). What do you
+    //       keep, and how will you learn that the socket has room again
+    //       (want_writable)? What should an empty output buffer cost an idle
+    //       connection?
     todo!("exercise 9: one connection in the event loop: read until WouldBlock, partial writes")
 }
 
