@@ -262,7 +262,7 @@ connections.wait().await;",
         wrong_answers: &[WrongAnswer {
             mistake: "WORK run inline, on the runtime's thread",
             anchor: "ex07_solution",
-            code: "Ok(work(units))",
+            code: "Ok(work_yielding(units))",
         }],
     },
     Exercise {
