@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output};
 use std::thread;
 
@@ -62,27 +62,33 @@ fn run_json_any(target: &str, extra: &[&str]) -> (Output, Value) {
     (output, report)
 }
 
-/// A server that answers every line with `answer` (`None`: accepts, reads,
-/// and never says a word), on a thread of this process.
-fn impostor(answer: Option<&'static str>) -> String {
+/// A stand-in server on threads of this process: `serve` runs on each
+/// connection, on a thread of its own. Its address.
+fn fake_server(serve: impl Fn(TcpStream) + Copy + Send + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let target = listener.local_addr().unwrap().to_string();
     thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
-            thread::spawn(move || {
-                let mut writer = stream.try_clone().unwrap();
-                for _line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Some(answer) = answer {
-                        if writer.write_all(answer.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
+            thread::spawn(move || serve(stream));
         }
     });
     target
+}
+
+/// A server that answers every line with `answer` (`None`: accepts, reads,
+/// and never says a word).
+fn impostor(answer: Option<&'static str>) -> String {
+    fake_server(move |stream| {
+        let mut writer = stream.try_clone().unwrap();
+        for _line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if let Some(answer) = answer {
+                if writer.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        }
+    })
 }
 
 fn errors(report: &Value, kind: &str) -> u64 {
@@ -440,26 +446,19 @@ fn merge_refuses_to_count_one_run_twice() {
 #[test]
 fn wrong_answers_are_caught() {
     // A server that does the handshake right and then echoes in capitals.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let target = listener.local_addr().unwrap().to_string();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            thread::spawn(move || {
-                let mut writer = stream.try_clone().unwrap();
-                let mut lines = BufReader::new(stream).lines();
-                let Some(Ok(hello)) = lines.next() else {
-                    return;
-                };
-                let x: u64 = hello[6..].parse().unwrap();
-                writeln!(writer, "HELLO {}", x + 1).unwrap();
-                let _third = lines.next();
-                for line in lines.map_while(Result::ok) {
-                    if writeln!(writer, "{}", line.to_uppercase()).is_err() {
-                        return;
-                    }
-                }
-            });
+    let target = fake_server(|stream| {
+        let mut writer = stream.try_clone().unwrap();
+        let mut lines = BufReader::new(stream).lines();
+        let Some(Ok(hello)) = lines.next() else {
+            return;
+        };
+        let x: u64 = hello[6..].parse().unwrap();
+        writeln!(writer, "HELLO {}", x + 1).unwrap();
+        let _third = lines.next();
+        for line in lines.map_while(Result::ok) {
+            if writeln!(writer, "{}", line.to_uppercase()).is_err() {
+                return;
+            }
         }
     });
     let (output, report) = run_json_any(&target, &["-c", "3", "--requests-per-connection", "5"]);

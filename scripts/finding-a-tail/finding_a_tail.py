@@ -172,7 +172,7 @@ def analyse(trace_path, server_threads, echo_threads):
         woke = waiting.pop(next_tid, None)
         if woke is not None and answers_echoes(next_tid):
             waits.append((next_tid, cpu, woke, at))
-    return lanes, waits, names, answers_echoes
+    return lanes, waits, names
 
 
 def overlap(lo, hi, start, end):
@@ -212,9 +212,9 @@ def summarise(lanes, waits, names, server_threads):
     return long_waits, len(waits), delays
 
 
-def timeline(worst, by_cpu):
-    """The cores around the longest wait, as text."""
-    lo, hi = worst["woke"] - 0.0001, worst["start"] + 0.00005
+def timeline(shown, by_cpu):
+    """The cores around one wait, as text."""
+    lo, hi = shown["woke"] - 0.0001, shown["start"] + 0.00005
     lines = [f"{'µs from the wake-up':>20}  " + "  ".join(f"{'CPU ' + str(c):<28}" for c in sorted(by_cpu))]
     events = []
     for cpu, lane in by_cpu.items():
@@ -230,22 +230,22 @@ def timeline(worst, by_cpu):
                 cells.append(f"{what:<28}")
             else:
                 cells.append(" " * 28)
-        lines.append(f"{(at - worst['woke']) * 1e6:>20.0f}  " + "  ".join(cells))
+        lines.append(f"{(at - shown['woke']) * 1e6:>20.0f}  " + "  ".join(cells))
     lines.append(
-        f"{(worst['start'] - worst['woke']) * 1e6:>20.0f}  "
-        f"the {worst['side']}'s {worst['thread']} gets CPU {worst['cpu']} at last"
+        f"{(shown['start'] - shown['woke']) * 1e6:>20.0f}  "
+        f"the {shown['side']}'s {shown['thread']} gets CPU {shown['cpu']} at last"
     )
     return "\n".join(lines)
 
 
 def main():
     args, pairs = parse_args()
-    rows, worst_of = [], {}
+    rows, shown_of = [], {}
     with tempfile.TemporaryDirectory() as scratch:
         for label, binary in pairs:
             print(f"recording {label}…", file=sys.stderr)
             report, trace, server_threads = record(binary, args.seconds, scratch, label)
-            lanes, all_waits, names, _ = analyse(trace, server_threads, args.echo_threads)
+            lanes, all_waits, names = analyse(trace, server_threads, args.echo_threads)
             waits, wakeups, delays = summarise(lanes, all_waits, names, server_threads)
             by_cpu = lanes
             echo_p99 = report.get("by_request", {}).get("echo", {}).get("p99")
@@ -265,18 +265,18 @@ def main():
                 "holders": holders,
                 "idle": statistics.median([w["idle_share"] for w in waits]) if waits else None,
             })
-            if behind_work and not worst_of:
+            if behind_work and not shown_of:
                 # One of the first run's waits behind a WORK, drawn as a
                 # timeline: the typical one (the median wait among those
                 # where another core sat idle at least half the time), not
                 # the rarest, which is often perf writing its own buffer.
                 pool = [w for w in behind_work if w["idle_share"] >= 0.5] or behind_work
                 pool.sort(key=lambda w: w["delay_ms"])
-                worst_of[label] = (pool[len(pool) // 2], by_cpu)
-    print_markdown(rows, worst_of, args.seconds, args.echo_threads)
+                shown_of[label] = (pool[len(pool) // 2], by_cpu)
+    print_markdown(rows, shown_of, args.seconds, args.echo_threads)
 
 
-def print_markdown(rows, worst_of, seconds, echo_threads):
+def print_markdown(rows, shown_of, seconds, echo_threads):
     def f(x, digits=2):
         return "–" if x is None else f"{x:.{digits}f}"
 
@@ -289,13 +289,13 @@ def print_markdown(rows, worst_of, seconds, echo_threads):
         idle = "–" if r["idle"] is None else f"{r['idle'] * 100:.0f}%"
         print(f"| {r['label']} (`{r['binary']}`) | {f(r['echo_p99_ms'])} | {r['wakeups']} | {f(r['p99_delay_ms'], 3)} "
               f"| {r['waits']} ({r['server_waits']} / {r['waits'] - r['server_waits']}) | {r['behind_work']} | {holders} | {idle} |")
-    for label, (worst, by_cpu) in worst_of.items():
+    for label, (shown, by_cpu) in shown_of.items():
         print(f"\nA typical wait behind a WORK in **{label}** (the median of those where another core sat "
-              f"idle at least half the time): {worst['delay_ms']:.2f} ms, the {worst['side']}'s "
-              f"thread `{worst['thread']}` woken and waiting for CPU {worst['cpu']} (each line: a thread "
+              f"idle at least half the time): {shown['delay_ms']:.2f} ms, the {shown['side']}'s "
+              f"thread `{shown['thread']}` woken and waiting for CPU {shown['cpu']} (each line: a thread "
               f"starts running on a core, and for how long):\n")
         print("```text")
-        print(timeline(worst, by_cpu))
+        print(timeline(shown, by_cpu))
         print("```")
     cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -115,6 +115,10 @@ type Series<'a> = (RGBColor, &'a str, Vec<(f64, f64)>);
 const PANELS_SIZE: (u32, u32) = (760, 760);
 /// Room to the right of each panel's plot for its legend, outside the data.
 const LEGEND_WIDTH: u32 = 170;
+/// Each panel's margin, and the width of its y axis's labels: the legend
+/// starts where they and the plot end.
+const PANEL_MARGIN: u32 = 8;
+const Y_LABEL_AREA: u32 = 70;
 
 /// The servers of each panel: at most six lines in one plot. The Rust
 /// models in one; the peers in the other, with 03 drawn again for
@@ -185,10 +189,10 @@ fn series_chart(
                 .collect();
             let mut chart = ChartBuilder::on(area)
                 .caption(*panel, ("sans-serif", 15))
-                .margin(8)
+                .margin(PANEL_MARGIN)
                 .margin_right(LEGEND_WIDTH)
                 .x_label_area_size(36)
-                .y_label_area_size(70)
+                .y_label_area_size(Y_LABEL_AREA)
                 .build_cartesian_2d((min_x..max_x).log_scale(), (min_y..max_y).log_scale())
                 .map_err(chart_error)?;
             chart
@@ -231,8 +235,7 @@ fn draw_legend(
     crosses: bool,
     plot_width: u32,
 ) -> anyhow::Result<()> {
-    // The plot starts after the y labels (70 px) and the margin (8 px).
-    let x = 70 + 8 + plot_width as i32 + 14;
+    let x = (PANEL_MARGIN + Y_LABEL_AREA + plot_width) as i32 + 14;
     let font = ("sans-serif", 13).into_font();
     let mut y = 40;
     for (colour, name, _) in lines {
