@@ -118,3 +118,76 @@ while IFS= read -r page; do
 done < <(cd book/build && find . -name '*.html' ! -name print.html ! -name 404.html ! -name 'toc*.html' \
            ! -path './results/*' | sed 's|^\./||' | sort)
 echo "$count pages rendered; screenshots in $shots"
+
+echo "==> every chart's text, as shown at 1280 px, is at least 12 px"
+# The browser says how wide each chart is drawn on its page; the SVG
+# says the size of its smallest text at its own width. A chart scaled
+# down to fit the column scales its text down with it.
+python3 - book/build "$browser" "$profile" <<'PY'
+import json, os, re, subprocess, sys, urllib.parse
+
+root, browser, profile = sys.argv[1:4]
+SMALLEST_PX = 12.0
+MEASURE = """<script>
+window.addEventListener('load', () => {
+  const charts = [...document.querySelectorAll('img')]
+    .filter(img => img.getAttribute('src').endsWith('.svg'))
+    .map(img => [img.getAttribute('src'), img.getBoundingClientRect().width])
+    .filter(([, width]) => width > 0);  // the enlarged copy, hidden until clicked
+  const out = document.createElement('pre');
+  out.id = 'chart-widths';
+  out.textContent = JSON.stringify(charts);
+  document.body.appendChild(out);
+});
+</script>"""
+
+def shown_widths(page):
+    """(src, width in px) of every SVG image of `page`, at 1280 px."""
+    probe = page[:-len(".html")] + ".measure.html"
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(text.replace("</body>", MEASURE + "</body>"))
+    try:
+        dom = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             f"--user-data-dir={profile}", "--window-size=1280,2400",
+             "--virtual-time-budget=5000", "--dump-dom", "file://" + os.path.abspath(probe)],
+            capture_output=True, text=True, timeout=60).stdout
+    finally:
+        os.remove(probe)
+    found = re.search(r'<pre id="chart-widths">(.*?)</pre>', dom, re.S)
+    if not found:
+        sys.exit(f"BOOK CHECK FAILED: could not measure the charts of {page}")
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+def smallest_text(svg_path):
+    """The SVG's width and its smallest font size, in its own pixels."""
+    with open(svg_path, encoding="utf-8") as f:
+        svg = f.read()
+    width = float(re.search(r'<svg[^>]*\swidth="([0-9.]+)"', svg).group(1))
+    sizes = [float(s) for s in re.findall(r'font-size="([0-9.]+)"', svg)]
+    return width, min(sizes, default=float("inf"))
+
+problems, measured = [], 0
+for folder, _, files in os.walk(root):
+    for name in sorted(files):
+        page = os.path.join(folder, name)
+        if not name.endswith(".html") or name in ("print.html", "toc.html", "404.html"):
+            continue
+        with open(page, encoding="utf-8") as f:
+            if ".svg" not in f.read():
+                continue
+        for src, shown in shown_widths(page):
+            svg_path = os.path.normpath(os.path.join(folder, urllib.parse.unquote(src)))
+            width, font = smallest_text(svg_path)
+            px = font * shown / width
+            measured += 1
+            if px < SMALLEST_PX:
+                problems.append(f"{os.path.relpath(page, root)}: {src}: text {px:.1f} px "
+                                f"(font {font:.1f} at {width:.0f} px, shown {shown:.0f} px wide)")
+for problem in problems:
+    print(problem)
+print(f"{measured} charts measured, {len(problems)} with text under {SMALLEST_PX:.0f} px")
+sys.exit(1 if problems else 0)
+PY
