@@ -151,6 +151,47 @@ pub fn staircase(results: &Results, only: Option<&str>) -> String {
     format!("{}\n{}", staircase_latency(&runs), staircase_memory(&runs))
 }
 
+/// The staircase in one row per server: the largest step where it served
+/// every connection, what a request waited there and what a connection
+/// cost, and what happened at the next step. The full table has every
+/// step; this one has the steps where the models part.
+pub fn staircase_steps(results: &Results) -> String {
+    let mut table = String::from(
+        "| server | every connection served up to | request p99 there | RSS + kernel per connection there | at the next step |\n\
+         |---|---:|---:|---:|---|\n",
+    );
+    for server in results.servers() {
+        let runs: Vec<&Run> = results
+            .of(Step::Staircase)
+            .filter(|r| r.server == server.name)
+            .collect();
+        let held = runs.iter().take_while(|r| r.all_served()).last();
+        let next = runs.iter().find(|r| !r.all_served());
+        let Some(held) = held else {
+            continue;
+        };
+        let p99 = micros(held.report.latency_us.request.p99);
+        let p99 = match held.report.tester_limit() {
+            Some(_) => format!("{p99} (**tester-limited**)"),
+            None => p99,
+        };
+        let memory = bytes_per_connection(held)
+            .zip(kernel_bytes_per_connection(held))
+            .map_or("–".to_owned(), |(user, kernel)| {
+                format!("{user} + {kernel} = {} B", user + kernel)
+            });
+        let next = next.map_or("– (the last step)".to_owned(), |run| {
+            format!("{}: {}", run.connections, outcome(run))
+        });
+        let _ = writeln!(
+            table,
+            "| {} | {} | {p99} | {memory} | {next} |",
+            server.name, held.connections
+        );
+    }
+    table
+}
+
 /// Who set the pace of a run: "server", or **tester-limited** and why.
 pub fn limited_by(run: &Run) -> String {
     let report = &run.report;
@@ -1011,6 +1052,37 @@ mod tests {
                 "| 03-async-tokio | 1 | 1k | 90 µs | 1.5 ms | 5.00 µs | 3.00 | 0.50 | 20% |"
             ),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn the_short_staircase_stops_at_the_last_step_all_were_served() {
+        let mut results = results_with(&[
+            ("02-thread-pool", Step::Staircase, 100, 100),
+            ("02-thread-pool", Step::Staircase, 1000, 128),
+            ("02-thread-pool", Step::Staircase, 10_000, 128),
+            ("05-event-loop", Step::Staircase, 1000, 1000),
+            ("05-event-loop", Step::Staircase, 10_000, 10_000),
+            ("01-single-thread", Step::Staircase, 10, 1),
+        ]);
+        let server = results.runs[4].report.server.as_mut().unwrap();
+        server.bytes_per_connection = Some(203);
+        server.kernel_slab_bytes = Some(10_000 * 2 * 3900);
+        let table = staircase_steps(&results);
+        assert!(
+            table.contains("| 02-thread-pool | 100 |")
+                && table.contains("| 1000: 128 of 1000 served"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 05-event-loop | 10000 |")
+                && table.contains("203 + 3900 = 4103 B")
+                && table.contains("– (the last step)"),
+            "{table}"
+        );
+        assert!(
+            !table.contains("01-single-thread"),
+            "01 never served all: {table}"
         );
     }
 }
