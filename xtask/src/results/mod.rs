@@ -535,6 +535,10 @@ fn refresh(
                     println!("syscalls: {id}…");
                     units::run_syscalls(root, built, id)?
                 }
+                Kind::Million => {
+                    println!("million: {id}…");
+                    units::run_million(root, built, id)?
+                }
             };
             let unit = expected
                 .iter()

@@ -28,14 +28,18 @@ pub enum Kind {
     /// One request's system calls under strace
     /// (`scripts/one-request/`): `syscalls.json` → `one-request.md`.
     Syscalls,
+    /// A server at a million connections (`scripts/million/`):
+    /// `million.json` → `million.md`.
+    Million,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Bench,
         Kind::Reliability,
         Kind::Anatomy,
         Kind::Syscalls,
+        Kind::Million,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +48,7 @@ impl Kind {
             Kind::Reliability => "reliability",
             Kind::Anatomy => "anatomy",
             Kind::Syscalls => "syscalls",
+            Kind::Million => "million",
         }
     }
 
@@ -53,6 +58,7 @@ impl Kind {
             Kind::Reliability => "reliability.json",
             Kind::Anatomy => "bytes.json",
             Kind::Syscalls => "syscalls.json",
+            Kind::Million => "million.json",
         }
     }
 
@@ -63,6 +69,7 @@ impl Kind {
             Kind::Reliability => "reliability.txt",
             Kind::Anatomy => "bytes.md",
             Kind::Syscalls => "one-request.md",
+            Kind::Million => "million.md",
         }
     }
 }
@@ -151,7 +158,7 @@ impl Store {
             machines.into_iter().collect::<Vec<_>>().join("; "),
         );
         let mut out = match kind {
-            Kind::Anatomy | Kind::Syscalls => String::new(),
+            Kind::Anatomy | Kind::Syscalls | Kind::Million => String::new(),
             Kind::Bench => format!("cargo bench -p launch --bench models, {stamp}\n\n"),
             Kind::Reliability => format!("reliability checks at full size, {stamp}\n"),
         };
@@ -176,6 +183,12 @@ impl Store {
             let _ = write!(
                 out,
                 "\n*Each server traced by `scripts/one-request/one_request.py` under `strace -f`, {stamp}.*\n"
+            );
+        }
+        if kind == Kind::Million {
+            let _ = write!(
+                out,
+                "\n*Each server run by `scripts/million/million.py`, {stamp}.*\n"
             );
         }
         out

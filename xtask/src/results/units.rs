@@ -10,6 +10,8 @@
 //!   binary, minus the other models' folders;
 //! - one request's system calls per server (`syscalls/05-event-loop`): the
 //!   server's binary (or a peer's folder) and the tracing script's folder.
+//! - a server at a million connections (`million/05-event-loop`): the
+//!   server's binary, the load tester's and the script's folder.
 
 use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader};
@@ -58,6 +60,14 @@ const SYSCALL_SERVERS: [&Server; 4] = [
     &registry::ASYNC_TOKIO,
     &registry::THREAD_POOL,
 ];
+
+/// The servers run at a million connections: the hand-written loop and
+/// Tokio, the two smallest per connection that hold 100k.
+const MILLION_SERVERS: [&Server; 2] = [&registry::EVENT_LOOP, &registry::ASYNC_TOKIO];
+
+/// The script that runs a server at a million connections, and its folder.
+const MILLION_DIR: &str = "scripts/million";
+const MILLION: &str = "scripts/million/million.py";
 
 /// The script that traces one request, and its folder (its fingerprint).
 const TRACER_DIR: &str = "scripts/one-request";
@@ -370,6 +380,22 @@ pub fn expected(kind: Kind, built: &Built, workspace: &Workspace) -> Result<Vec<
                 });
             }
         }
+        Kind::Million => {
+            for server in MILLION_SERVERS {
+                let Launch::Cargo { binary, package } = server.launch else {
+                    bail!("{} is not a cargo binary", server.name);
+                };
+                units.push(Expected {
+                    id: format!("million/{}", server.name),
+                    unit: fingerprint::Unit {
+                        dep_infos: vec![built.bin_dep_info(binary), built.bin_dep_info("loadtest")],
+                        packages: vec![package.to_owned(), "loadtest".to_owned()],
+                        folders: vec![MILLION_DIR.to_owned()],
+                        ..fingerprint::Unit::default()
+                    },
+                });
+            }
+        }
         Kind::Anatomy => {
             for model in ANATOMY_MODELS {
                 units.push(Expected {
@@ -606,6 +632,36 @@ pub fn run_syscalls(root: &Path, built: &Built, id: &str) -> Result<Measured> {
         .context("cannot run python3 (the tracing script needs it, and strace)")?;
     if !output.status.success() {
         bail!("{TRACER} failed on {name} ({})", output.status);
+    }
+    Ok(Measured {
+        text: String::from_utf8_lossy(&output.stdout).into_owned(),
+        took_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Runs one server at a million connections (`million/05-event-loop`)
+/// with the script, which needs python3 and root (for /proc/slabinfo).
+pub fn run_million(root: &Path, built: &Built, id: &str) -> Result<Measured> {
+    let started = Instant::now();
+    let name = id
+        .strip_prefix("million/")
+        .context("a million id is million/SERVER")?;
+    let server = registry::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let command = server
+        .command(&built.target, root)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", server.name))?;
+    let output = Command::new("python3")
+        .arg(root.join(MILLION))
+        .arg(server.name)
+        .arg("--")
+        .arg(command.get_program())
+        .args(command.get_args())
+        .env("LOADTEST", built.target.join("release/loadtest"))
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run python3 (the million script needs it)")?;
+    if !output.status.success() {
+        bail!("{MILLION} failed on {name} ({})", output.status);
     }
     Ok(Measured {
         text: String::from_utf8_lossy(&output.stdout).into_owned(),

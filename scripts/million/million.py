@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""One server at a million concurrent connections, and where every byte goes.
+
+Why: the staircase stops at 100k. At a million the kernel's part of a
+connection is the whole story, and every limit of the machine shows: open
+files per process, ports per source address, the listen backlog. This runs
+one server at that size with the load tester as it is, and writes down
+what the server, the tester and the kernel each held, slab by slab, with
+the limits it met.
+
+How:
+- the server runs as enough processes on one port (`--reuse-port`) for its
+  open-file limit, with a tenth more for the kernel's uneven spread of
+  connections between them, and with its handshake and idle timeouts off
+  (`--handshake-timeout 0 --idle-timeout 0`): a connection opened in the
+  first second waits a minute and a half for the last one, idle, by design;
+- `loadtest run` opens the connections at `--connect-rate` (over
+  127.0.0.x, in as many processes as its own open-file limit needs),
+  then sends ECHO open loop at `--rate` for `--duration`;
+- meanwhile /proc/slabinfo, MemAvailable and every process's RSS are read
+  every half second; each slab's growth is its peak less its size before
+  the servers started.
+
+`cargo xtask results refresh` runs it for 05 and 03 and stores the output
+with the fingerprint of what it ran (this folder, the server and the
+tester), like every other result. By hand:
+
+    cargo build --release
+    python3 scripts/million/million.py 05-event-loop -- ./target/release/05-event-loop
+
+It takes about three minutes and, at a million connections, about 10 GiB
+of memory; it needs root for /proc/slabinfo, and Linux.
+"""
+import json
+import math
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+CONNECTIONS = 1_000_000
+CONNECT_RATE = 10_000
+RATE = 10_000
+DURATION = "10s"
+TIMEOUT = "30s"
+PORT = 7990
+FD_RESERVE = 64  # what a server keeps for itself (its --max-connections default)
+SPREAD_HEADROOM = 1.1  # SO_REUSEPORT's hash fills some listeners fuller
+SAMPLE_EVERY_S = 0.5
+# The slabs a TCP connection grows, on either end.
+SLABS_SHOWN = 8
+
+
+def main():
+    if "--" not in sys.argv[1:] or len(sys.argv) < 4:
+        sys.exit("usage: million.py NAME [--connections N] -- SERVER_PROGRAM [ARGS...]")
+    split = sys.argv.index("--")
+    options, command = sys.argv[1:split], sys.argv[split + 1:]
+    name = options[0]
+    connections = CONNECTIONS
+    if len(options) == 3 and options[1] == "--connections":
+        connections = int(options[2])
+    elif len(options) != 1:
+        sys.exit("usage: million.py NAME [--connections N] -- SERVER_PROGRAM [ARGS...]")
+    if not os.access("/proc/slabinfo", os.R_OK):
+        sys.exit("error: /proc/slabinfo is not readable (run as root)")
+    loadtest = os.environ.get("LOADTEST", "./target/release/loadtest")
+    if not os.access(loadtest, os.X_OK):
+        sys.exit(f"error: no load tester at {loadtest} (cargo build --release, or set LOADTEST)")
+    print(measure(name, command, connections, loadtest))
+
+
+def measure(name, command, connections, loadtest):
+    fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    per_process = fd_limit - FD_RESERVE
+    processes = math.ceil(connections * SPREAD_HEADROOM / per_process)
+    before = Sample.now([])
+    netstat_before = netstat()
+    servers = start_servers(command, processes)
+    sampler = Sampler([s.pid for s in servers])
+    try:
+        time.sleep(1.0)
+        sampler.start()
+        report = run_loadtest(loadtest, [s.pid for s in servers], connections)
+    finally:
+        sampler.stop()
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+        for server in servers:
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    netstat_after = netstat()
+    return describe(name, connections, processes, fd_limit, report, before, sampler,
+                    {k: netstat_after[k] - netstat_before.get(k, 0) for k in netstat_after})
+
+
+def start_servers(command, processes):
+    flags = ["--addr", f"127.0.0.1:{PORT}", "--reuse-port",
+             "--handshake-timeout", "0", "--idle-timeout", "0"]
+    return [subprocess.Popen(command + flags, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(processes)]
+
+
+def run_loadtest(loadtest, pids, connections):
+    args = [loadtest, "run", "--target", f"127.0.0.1:{PORT}", "-c", str(connections),
+            "--connect-rate", str(CONNECT_RATE), "--rate", str(RATE), "-d", DURATION,
+            "--timeout", TIMEOUT, "--allow-partial", "--json"]
+    for pid in pids:
+        args += ["--server-pid", str(pid)]
+    done = subprocess.run(args, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+    if done.returncode not in (0, 1):
+        sys.exit(f"error: loadtest failed ({done.returncode})")
+    return json.loads(done.stdout)
+
+
+class Sample:
+    """The machine at one moment: slab bytes, MemAvailable, RSS."""
+
+    def __init__(self, slabs, available, server_rss, tester_rss):
+        self.slabs, self.available = slabs, available
+        self.server_rss, self.tester_rss = server_rss, tester_rss
+
+    @staticmethod
+    def now(server_pids):
+        slabs = {}
+        with open("/proc/slabinfo", encoding="utf-8") as f:
+            for line in f.readlines()[2:]:
+                field = line.split()
+                slabs[field[0]] = int(field[2]) * int(field[3])  # num_objs × objsize
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            available = int(re.search(r"MemAvailable:\s+(\d+)", f.read()).group(1)) * 1024
+        server_rss = sum(rss(pid) for pid in server_pids)
+        return Sample(slabs, available, server_rss, sum(rss(pid) for pid in testers()))
+
+
+def rss(pid):
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as f:
+            found = re.search(r"VmRSS:\s+(\d+)", f.read())
+        return int(found.group(1)) * 1024 if found else 0
+    except OSError:
+        return 0
+
+
+def testers():
+    """The load tester's processes (its parent and its client workers)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm", encoding="utf-8") as f:
+                    if f.read().strip() == "loadtest":
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+class Sampler(threading.Thread):
+    """Keeps each figure's peak (and MemAvailable's low) while the run goes."""
+
+    def __init__(self, server_pids):
+        super().__init__(daemon=True)
+        self.server_pids, self.running = server_pids, True
+        self.slabs, self.lowest_available = {}, None
+        self.server_rss = self.tester_rss = 0
+
+    def run(self):
+        while self.running:
+            sample = Sample.now(self.server_pids)
+            for slab, size in sample.slabs.items():
+                self.slabs[slab] = max(self.slabs.get(slab, 0), size)
+            self.lowest_available = min(self.lowest_available or sample.available, sample.available)
+            self.server_rss = max(self.server_rss, sample.server_rss)
+            self.tester_rss = max(self.tester_rss, sample.tester_rss)
+            time.sleep(SAMPLE_EVERY_S)
+
+    def stop(self):
+        self.running = False
+        if self.is_alive():
+            self.join()
+
+
+def netstat():
+    """TcpExt's counters: listen overflows, SYN retransmits and the rest."""
+    with open("/proc/net/netstat", encoding="utf-8") as f:
+        lines = [line.split() for line in f if line.startswith("TcpExt:")]
+    return dict(zip(lines[0][1:], map(int, lines[1][1:])))
+
+
+def sysctl(key):
+    try:
+        with open("/proc/sys/" + key.replace(".", "/"), encoding="utf-8") as f:
+            return " ".join(f.read().split())
+    except OSError:
+        return "?"
+
+
+def mib(size):
+    return f"{size / 2**20:,.1f} MiB"
+
+
+def ms(us):
+    return f"{us / 1000:,.1f} ms" if us >= 1000 else f"{us} µs"
+
+
+def describe(name, connections, processes, fd_limit, report, before, sampler, counters):
+    held = report["handshakes_ok"]
+    per = lambda size: f"{size / max(held, 1):,.0f} B"
+    lat = report["latency_us"]
+    server = report.get("server") or {}
+    failures = {k: v for k, v in report["errors"].items() if v}
+    tester = report["tester"]
+    lag = tester.get("send_lag_p99_us")
+    grown = sorted(((sampler.slabs.get(k, 0) - v, k) for k, v in before.slabs.items()),
+                   reverse=True)
+    kernel_total = sum(size for size, _ in grown if size > 0)
+    used = before.available - (sampler.lowest_available or before.available)
+    low, high = sysctl("net.ipv4.ip_local_port_range").split()
+    sources = math.ceil(connections / ((int(high) - int(low) + 1) // 3))
+    out = [f"### {name} at {connections:,} connections", ""]
+    out += ["| what | figure |", "|---|---:|",
+            f"| connections handshaked | {held:,} of {report['connections_requested']:,} |",
+            f"| failures | {', '.join(f'{v:,} {k}' for k, v in failures.items()) or 'none'} |",
+            f"| connect phase (open and handshake them all) | {report['connect_phase_s']:,.1f} s |",
+            f"| connect p50 / p99 / max | {ms(lat['connect']['p50'])} / {ms(lat['connect']['p99'])} / {ms(lat['connect']['max'])} |",
+            f"| handshake p99 | {ms(lat['handshake']['p99'])} |",
+            f"| ECHO at {RATE:,}/s for {DURATION}: p50 / p99 / p99.9 | {ms(lat['request']['p50'])} / {ms(lat['request']['p99'])} / {ms(lat['request']['p999'])} |",
+            f"| tester's send lag, p99 | {ms(lag) if lag is not None else '–'} |",
+            f"| server processes (`--reuse-port`) / tester processes | {processes} / {tester['processes']} |",
+            f"| server RSS, peak / per connection | {mib(sampler.server_rss)} / {server.get('bytes_per_connection', 0):,} B |",
+            f"| tester RSS, peak / per connection | {mib(sampler.tester_rss)} / {per(sampler.tester_rss)} |",
+            f"| kernel slabs grown (both ends) / per connection | {mib(kernel_total)} / {per(kernel_total)} |",
+            f"| memory used at the peak (MemAvailable's drop) | {mib(used)} |",
+            ""]
+    out += ["Slabs that grew the most (both ends of every connection; a connection has two sockets):", "",
+            "| slab | grew | per connection |", "|---|---:|---:|"]
+    out += [f"| `{slab}` | {mib(size)} | {per(size)} |" for size, slab in grown[:SLABS_SHOWN]]
+    out += ["", "The limits it met:", "", "| limit | here | what it takes |", "|---|---:|---|",
+            f"| open files per process | {fd_limit:,} | {processes} server processes, {tester['processes']} tester processes |",
+            f"| ephemeral ports per source address | {low}–{high} | {sources} loopback source addresses (a third of the range each) |",
+            f"| listen backlog (`net.core.somaxconn`) | {sysctl('net.core.somaxconn')} | per listener; overflows during the run: {counters.get('ListenOverflows', 0):,} |",
+            f"| SYN backlog (`net.ipv4.tcp_max_syn_backlog`) | {sysctl('net.ipv4.tcp_max_syn_backlog')} | SYN retransmits during the run: {counters.get('TCPSynRetrans', 0):,} |",
+            f"| socket buffer memory (`net.ipv4.tcp_mem`, pages) | {sysctl('net.ipv4.tcp_mem')} | idle sockets hold no buffers |",
+            ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
