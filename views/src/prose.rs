@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use registry::Step;
 
 use crate::capacity::capacities;
-use crate::format::{mib, micros};
+use crate::format::{mib, micros, ratio};
 use crate::spread::{Spread, compare};
 use crate::tables::{bytes_per_connection, outcome};
 use loadtest::metrics::Kind;
@@ -26,10 +26,18 @@ pub fn summary(results: &Results, schedule: &Schedule) -> String {
         let Some(server) = &report.server else {
             continue;
         };
+        // The p99 of a run the tester could not keep on schedule is partly
+        // the tester's: said beside the figure, as every table says it.
+        let limited = if report.tester_limit().is_some() {
+            " (**tester-limited**)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             text,
             "- **{name}** held {} of {top} handshaked connections ({} failures) in {} server \
-             process(es), at {} MiB of RSS in all: **{} bytes per connection**; request p99 {} at {:.0} requests/s.",
+             process(es), at {} MiB of RSS in all, which grew by **{} bytes per connection** \
+             (the kernel's part is beside it in the memory chart); request p99 {}{limited} at {:.0} requests/s.",
             report.handshakes_ok,
             report.failures(),
             run.server_processes,
@@ -408,7 +416,7 @@ fn against_the_floor(costs: &[crate::cost::Cost]) -> String {
             crate::spread::Order::Above => "more, the ranges apart",
             crate::spread::Order::Below => "less, the ranges apart",
         };
-        format!("{} {:.2}× ({how})", cost.server, cost.times(floor))
+        format!("{} {} ({how})", cost.server, ratio(cost.times(floor)))
     };
     let mut text = format!(
         "- Against the floor ({}: {:.2} µs of CPU per request, range {:.2}–{:.2}): {}.\n",
@@ -433,7 +441,9 @@ fn against_the_floor(costs: &[crate::cost::Cost]) -> String {
     ) {
         let _ = writeln!(
             text,
-            "- With ECHO alone, the Rust models cost from {least:.2}× to {most:.2}× the floor's CPU per request (medians)."
+            "- With ECHO alone, the Rust models cost from {} to {} the floor's CPU per request (medians).",
+            ratio(least),
+            ratio(most)
         );
     }
     text
@@ -646,15 +656,15 @@ mod tests {
         ]);
         let text = cost_summary(&results);
         assert!(
-            text.contains("05-event-loop 1.05× (within the spread: the ranges overlap)"),
+            text.contains("05-event-loop 1.0× (within the spread: the ranges overlap)"),
             "{text}"
         );
         assert!(
-            text.contains("02-thread-pool 2.00× (more, the ranges apart)"),
+            text.contains("02-thread-pool 2.0× (more, the ranges apart)"),
             "{text}"
         );
         assert!(
-            text.contains("the Rust models cost from 1.05× to 2.00× the floor's"),
+            text.contains("the Rust models cost from 1.0× to 2.0× the floor's"),
             "{text}"
         );
         let targets = event_loop_at_the_floor(&crate::cost::costs(&results));

@@ -181,7 +181,12 @@ pub fn staircase_steps(results: &Results) -> String {
                 format!("{user} + {kernel} = {} B", user + kernel)
             });
         let next = next.map_or("– (the last step)".to_owned(), |run| {
-            format!("{}: {}", run.connections, outcome(run))
+            let limited = if run.report.tester_limit().is_some() {
+                " (**tester-limited**)"
+            } else {
+                ""
+            };
+            format!("{}: {}{limited}", run.connections, outcome(run))
         });
         let _ = writeln!(
             table,
@@ -1065,13 +1070,15 @@ mod tests {
             ("05-event-loop", Step::Staircase, 10_000, 10_000),
             ("01-single-thread", Step::Staircase, 10, 1),
         ]);
+        results.runs[1].report.tester.cpu_share = 1.0;
         let server = results.runs[4].report.server.as_mut().unwrap();
         server.bytes_per_connection = Some(203);
         server.kernel_slab_bytes = Some(10_000 * 2 * 3900);
         let table = staircase_steps(&results);
         assert!(
             table.contains("| 02-thread-pool | 100 |")
-                && table.contains("| 1000: 128 of 1000 served"),
+                && table.contains("| 1000: 128 of 1000 served")
+                && table.contains("busy (**tester-limited**) |"),
             "{table}"
         );
         assert!(

@@ -76,15 +76,7 @@ impl LogPanel<'_> {
                 ))
                 .map_err(chart_error)?;
         }
-        for line in lines {
-            chart
-                .draw_series(LineSeries::new(
-                    line.points.iter().map(|p| p.0),
-                    line.colour.stroke_width(3),
-                ))
-                .map_err(chart_error)?;
-            draw_marks(&mut chart, line.colour, &line.points)?;
-        }
+        draw_lines(&mut chart, lines)?;
         if legend {
             let plot_width = chart.plotting_area().dim_in_pixel().0;
             let x = (PANEL_MARGIN + Y_LABEL_AREA + plot_width) as i32 + 14;
@@ -93,6 +85,33 @@ impl LogPanel<'_> {
         }
         Ok(())
     }
+}
+
+/// Draws every line, then every line's marks over all the lines (a mark
+/// hidden under another server's line would go unread). A line joins only
+/// the points where the server served everyone: a failed step is a cross
+/// on its own, not the end of a trend.
+fn draw_lines<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    lines: &[Line],
+) -> anyhow::Result<()>
+where
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+{
+    for line in lines {
+        let served = line.points.iter().filter(|p| p.1 != Mark::Failed);
+        chart
+            .draw_series(LineSeries::new(
+                served.map(|p| p.0),
+                line.colour.stroke_width(3),
+            ))
+            .map_err(chart_error)?;
+    }
+    for line in lines {
+        draw_marks(chart, line.colour, &line.points)?;
+    }
+    Ok(())
 }
 
 /// The legend of `lines`: a line per server, then the marks they use,
@@ -284,15 +303,7 @@ fn seconds_panel(
         .axis_desc_style(text())
         .draw()
         .map_err(chart_error)?;
-    for line in lines {
-        chart
-            .draw_series(LineSeries::new(
-                line.points.iter().map(|p| p.0),
-                line.colour.stroke_width(3),
-            ))
-            .map_err(chart_error)?;
-        draw_marks(&mut chart, line.colour, &line.points)?;
-    }
+    draw_lines(&mut chart, lines)?;
     let plot_width = chart.plotting_area().dim_in_pixel().0;
     let x = (PANEL_MARGIN + Y_LABEL_AREA + plot_width) as i32 + 14;
     draw_key(area, (x, 40), &line_keys(lines, None), Flow::Down)
@@ -397,8 +408,17 @@ fn sweep_points(results: &Results, server: &str, size: usize) -> Vec<Point> {
                 capacity::Point::Errors(_) => Mark::Failed,
                 capacity::Point::Sustained | capacity::Point::OverBound(_) => Mark::Measured,
             };
-            let p99 = capacity::echo_p99(run) as f64;
-            Some(((*rate, p99.max(1.0)), mark))
+            // A rate every try of which the tester limited has no verdict
+            // try; its triangle sits at the median of the tries, so that
+            // two triangles' heights compare.
+            let p99 = if mark == Mark::TesterLimited {
+                let mut p99s: Vec<u64> = runs.iter().map(|r| capacity::echo_p99(r)).collect();
+                p99s.sort_unstable();
+                p99s[p99s.len() / 2]
+            } else {
+                capacity::echo_p99(run)
+            };
+            Some(((*rate, (p99 as f64).max(1.0)), mark))
         })
         .collect()
 }
