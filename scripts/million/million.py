@@ -78,6 +78,7 @@ def measure(name, command, connections, loadtest):
     fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     per_process = fd_limit - FD_RESERVE
     processes = math.ceil(connections * SPREAD_HEADROOM / per_process)
+    scanner = proc_inodes_per_descriptor()
     before = Sample.now([])
     netstat_before = netstat()
     servers = start_servers(command, processes)
@@ -97,7 +98,33 @@ def measure(name, command, connections, loadtest):
                 server.kill()
     netstat_after = netstat()
     return describe(name, connections, processes, fd_limit, report, before, sampler,
-                    {k: netstat_after[k] - netstat_before.get(k, 0) for k in netstat_after})
+                    {k: netstat_after[k] - netstat_before.get(k, 0) for k in netstat_after},
+                    scanner)
+
+
+SCANNER_PAIRS = 5000
+
+
+def proc_inodes_per_descriptor():
+    """How many `proc_inode_cache` objects a descriptor grows with no
+    connection at all: socket pairs held for a few seconds. Nonzero when
+    something on the machine lists every process's open files (/proc/PID/fd):
+    that cost is the machine's, not a connection's."""
+    def objects():
+        with open("/proc/slabinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("proc_inode_cache "):
+                    return int(line.split()[1])
+        return 0
+    import socket
+    start = objects()
+    pairs = [socket.socketpair() for _ in range(SCANNER_PAIRS)]
+    time.sleep(3.0)
+    grown = objects() - start
+    for a, b in pairs:
+        a.close()
+        b.close()
+    return grown / (2 * SCANNER_PAIRS)
 
 
 def start_servers(command, processes):
@@ -210,7 +237,16 @@ def ms(us):
     return f"{us / 1000:,.1f} ms" if us >= 1000 else f"{us} µs"
 
 
-def describe(name, connections, processes, fd_limit, report, before, sampler, counters):
+def echo_p99_by_second(report):
+    """ECHO's p99 in the run's first second, and the worst of the others."""
+    seconds = [i for i in report.get("intervals", []) if i.get("complete")]
+    p99 = [i.get("by_request", {}).get("echo", {}).get("p99", 0) for i in seconds]
+    if not p99:
+        return None, None
+    return p99[0], max(p99[1:], default=None)
+
+
+def describe(name, connections, processes, fd_limit, report, before, sampler, counters, scanner):
     held = report["handshakes_ok"]
     per = lambda size: f"{size / max(held, 1):,.0f} B"
     lat = report["latency_us"]
@@ -224,6 +260,8 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
     used = before.available - (sampler.lowest_available or before.available)
     low, high = sysctl("net.ipv4.ip_local_port_range").split()
     sources = math.ceil(connections / ((int(high) - int(low) + 1) // 3))
+    first, rest = echo_p99_by_second(report)
+    first_second = "–" if first is None else f"{ms(first)} / {ms(rest) if rest is not None else '–'}"
     out = [f"### {name} at {connections:,} connections", ""]
     out += ["| what | figure |", "|---|---:|",
             f"| connections handshaked | {held:,} of {report['connections_requested']:,} |",
@@ -232,6 +270,7 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
             f"| connect p50 / p99 / max | {ms(lat['connect']['p50'])} / {ms(lat['connect']['p99'])} / {ms(lat['connect']['max'])} |",
             f"| handshake p99 | {ms(lat['handshake']['p99'])} |",
             f"| ECHO at {RATE:,}/s for {DURATION}: p50 / p99 / p99.9 | {ms(lat['request']['p50'])} / {ms(lat['request']['p99'])} / {ms(lat['request']['p999'])} |",
+            f"| ECHO p99 in the first second / the worst other second | {first_second} |",
             f"| tester's send lag, p99 | {ms(lag) if lag is not None else '–'} |",
             f"| server processes (`--reuse-port`) / tester processes | {processes} / {tester['processes']} |",
             f"| server RSS, peak / per connection | {mib(sampler.server_rss)} / {server.get('bytes_per_connection', 0):,} B |",
@@ -242,7 +281,10 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
     out += ["Slabs that grew the most (both ends of every connection; a connection has two sockets):", "",
             "| slab | grew | per connection |", "|---|---:|---:|"]
     out += [f"| `{slab}` | {mib(size)} | {per(size)} |" for size, slab in grown[:SLABS_SHOWN]]
-    out += ["", "The limits it met:", "", "| limit | here | what it takes |", "|---|---:|---|",
+    out += ["", f"`proc_inode_cache` objects per descriptor with no connection at all (socket pairs held "
+            f"for 3 s before the run): {scanner:.2f}. Where this is near one, something on the machine "
+            "lists every process's open files, and that slab's growth is the machine's, not the connections'.",
+            "", "The limits it met:", "", "| limit | here | what it takes |", "|---|---:|---|",
             f"| open files per process | {fd_limit:,} | {processes} server processes, {tester['processes']} tester processes |",
             f"| ephemeral ports per source address | {low}–{high} | {sources} loopback source addresses (a third of the range each) |",
             f"| listen backlog (`net.core.somaxconn`) | {sysctl('net.core.somaxconn')} | per listener; overflows during the run: {counters.get('ListenOverflows', 0):,} |",

@@ -50,6 +50,7 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     let page = |name: &str, text: String| write_file(out, name, &(text + &footer));
     page("staircase.md", tables::staircase(results, None))?;
     page("staircase-steps.md", tables::staircase_steps(results))?;
+    page("million-arithmetic.md", tables::million_arithmetic(results))?;
     for server in results.servers() {
         page(
             &format!("{}.md", server.name),

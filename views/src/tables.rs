@@ -197,6 +197,56 @@ pub fn staircase_steps(results: &Results) -> String {
     table
 }
 
+/// A million connections, worked out from each server's measured cost per
+/// connection at the largest step where it served everyone: its RSS and
+/// the kernel's part, times a million. Beside it, what stopped the server
+/// at the staircase's top step, if anything did: memory is not always the
+/// first limit.
+pub fn million_arithmetic(results: &Results) -> String {
+    const MILLION: f64 = 1e6;
+    let mut table = String::from(
+        "| server | measured at | RSS + kernel per connection | × a million | at the staircase's top step |\n\
+         |---|---:|---:|---:|---|\n",
+    );
+    for server in results.servers() {
+        let runs: Vec<&Run> = results
+            .of(Step::Staircase)
+            .filter(|r| r.server == server.name)
+            .collect();
+        let Some((held, user, kernel)) = runs
+            .iter()
+            .filter(|r| r.all_served())
+            .filter_map(|r| {
+                Some((
+                    *r,
+                    bytes_per_connection(r)?,
+                    kernel_bytes_per_connection(r)?,
+                ))
+            })
+            .next_back()
+        else {
+            continue;
+        };
+        let Some(top) = runs.iter().max_by_key(|r| r.connections) else {
+            continue;
+        };
+        let whole = (user + kernel) as f64 * MILLION / f64::from(1u32 << 30);
+        let stopped = if top.all_served() {
+            "all served".to_owned()
+        } else {
+            format!("{}: {}", top.connections, outcome(top))
+        };
+        let _ = writeln!(
+            table,
+            "| {} | {} | {user} + {kernel} = {} B | {whole:.1} GiB | {stopped} |",
+            server.name,
+            held.connections,
+            user + kernel
+        );
+    }
+    table
+}
+
 /// Who set the pace of a run: "server", or **tester-limited** and why.
 pub fn limited_by(run: &Run) -> String {
     let report = &run.report;
@@ -1091,5 +1141,26 @@ mod tests {
             !table.contains("01-single-thread"),
             "01 never served all: {table}"
         );
+    }
+
+    #[test]
+    fn a_million_is_worked_out_from_the_last_step_all_were_served() {
+        let mut results = results_with(&[
+            ("02-per-connection", Step::Staircase, 10_000, 10_000),
+            ("02-per-connection", Step::Staircase, 100_000, 16_126),
+            ("03-async-tokio", Step::Staircase, 1000, 1000),
+        ]);
+        for run in &mut results.runs {
+            let server = run.report.server.as_mut().unwrap();
+            server.bytes_per_connection = Some(14_000);
+            server.kernel_slab_bytes = Some(run.report.handshakes_ok * 2 * 4000);
+        }
+        let table = million_arithmetic(&results);
+        // (14000 + 4000) × 10⁶ B = 16.8 GiB, from the 10000 step.
+        assert!(
+            table.contains("| 02-per-connection | 10000 | 14000 + 4000 = 18000 B | 16.8 GiB | 100000: 16126 of 100000 served"),
+            "{table}"
+        );
+        assert!(table.contains("| 03-async-tokio | 1000 |"), "{table}");
     }
 }
