@@ -28,8 +28,9 @@ tester), like every other result. By hand:
     cargo build --release
     python3 scripts/million/million.py 05-event-loop -- ./target/release/05-event-loop
 
-It takes about three minutes and, at a million connections, about 10 GiB
-of memory; it needs root for /proc/slabinfo, and Linux.
+It takes a few minutes and, at a million connections, most of a 24 GiB
+machine's memory for a while (the table says how much); it needs root for
+/proc/slabinfo, and Linux.
 """
 import json
 import math
@@ -159,11 +160,25 @@ class Sample:
         with open("/proc/slabinfo", encoding="utf-8") as f:
             for line in f.readlines()[2:]:
                 field = line.split()
-                slabs[field[0]] = int(field[2]) * int(field[3])  # num_objs × objsize
+                # active_objs × objsize: objects in use, not free slots an
+                # earlier run left allocated.
+                slabs[field[0]] = int(field[1]) * int(field[3])
+        # MemFree, not MemAvailable: the kernel counts part of the socket
+        # inodes and dentries as reclaimable, so MemAvailable hides them.
         with open("/proc/meminfo", encoding="utf-8") as f:
-            available = int(re.search(r"MemAvailable:\s+(\d+)", f.read()).group(1)) * 1024
+            available = int(re.search(r"MemFree:\s+(\d+)", f.read()).group(1)) * 1024
         server_rss = sum(rss(pid) for pid in server_pids)
-        return Sample(slabs, available, server_rss, sum(rss(pid) for pid in testers()))
+        sample = Sample(slabs, available, server_rss, sum(rss(pid) for pid in testers()))
+        sample.socket_pages = socket_buffer_pages()
+        return sample
+
+
+def socket_buffer_pages():
+    """Pages of TCP buffer memory in use (/proc/net/sockstat's `mem`), what
+    `net.ipv4.tcp_mem` limits."""
+    with open("/proc/net/sockstat", encoding="utf-8") as f:
+        found = re.search(r"^TCP:.*\bmem (\d+)", f.read(), re.M)
+    return int(found.group(1)) if found else 0
 
 
 def rss(pid):
@@ -196,7 +211,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.server_pids, self.running = server_pids, True
         self.slabs, self.lowest_available = {}, None
-        self.server_rss = self.tester_rss = 0
+        self.server_rss = self.tester_rss = self.socket_pages = 0
 
     def run(self):
         while self.running:
@@ -206,6 +221,7 @@ class Sampler(threading.Thread):
             self.lowest_available = min(self.lowest_available or sample.available, sample.available)
             self.server_rss = max(self.server_rss, sample.server_rss)
             self.tester_rss = max(self.tester_rss, sample.tester_rss)
+            self.socket_pages = max(self.socket_pages, sample.socket_pages)
             time.sleep(SAMPLE_EVERY_S)
 
     def stop(self):
@@ -257,6 +273,7 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
     grown = sorted(((sampler.slabs.get(k, 0) - v, k) for k, v in before.slabs.items()),
                    reverse=True)
     kernel_total = sum(size for size, _ in grown if size > 0)
+    scanner_part = max(dict((k, v) for v, k in grown).get("proc_inode_cache", 0), 0)
     used = before.available - (sampler.lowest_available or before.available)
     low, high = sysctl("net.ipv4.ip_local_port_range").split()
     sources = math.ceil(connections / ((int(high) - int(low) + 1) // 3))
@@ -273,12 +290,15 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
             f"| ECHO p99 in the first second / the worst other second | {first_second} |",
             f"| tester's send lag, p99 | {ms(lag) if lag is not None else '–'} |",
             f"| server processes (`--reuse-port`) / tester processes | {processes} / {tester['processes']} |",
-            f"| server RSS, peak / per connection | {mib(sampler.server_rss)} / {server.get('bytes_per_connection', 0):,} B |",
-            f"| tester RSS, peak / per connection | {mib(sampler.tester_rss)} / {per(sampler.tester_rss)} |",
-            f"| kernel slabs grown (both ends) / per connection | {mib(kernel_total)} / {per(kernel_total)} |",
-            f"| memory used at the peak (MemAvailable's drop) | {mib(used)} |",
+            f"| server RSS: peak, all its processes / the peak per connection / growth per connection | {mib(sampler.server_rss)} / {per(sampler.server_rss)} / {server.get('bytes_per_connection', 0):,} B |",
+            f"| tester RSS: peak, all its processes / the peak per connection | {mib(sampler.tester_rss)} / {per(sampler.tester_rss)} |",
+            f"| slab caches grown, each at its own peak (both ends, the whole machine) / per connection | {mib(kernel_total)} / {per(kernel_total)} |",
+            f"| the same without `proc_inode_cache` (see below) / per connection | {mib(kernel_total - scanner_part)} / {per(kernel_total - scanner_part)} |",
+            f"| TCP buffer memory in use at the peak (`/proc/net/sockstat`) | {sampler.socket_pages:,} pages |",
+            f"| the parts together: both RSS peaks and the slab caches grown | {mib(sampler.server_rss + sampler.tester_rss + kernel_total)} |",
+            f"| memory taken at the peak, MemFree's drop (less whatever page cache the kernel freed meanwhile) | {mib(used)} |",
             ""]
-    out += ["Slabs that grew the most (both ends of every connection; a connection has two sockets):", "",
+    out += ["Slab caches that grew the most, objects in use (both ends of every connection; a connection has two sockets):", "",
             "| slab | grew | per connection |", "|---|---:|---:|"]
     out += [f"| `{slab}` | {mib(size)} | {per(size)} |" for size, slab in grown[:SLABS_SHOWN]]
     out += ["", f"`proc_inode_cache` objects per descriptor with no connection at all (socket pairs held "
@@ -286,10 +306,10 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
             "lists every process's open files, and that slab's growth is the machine's, not the connections'.",
             "", "The limits it met:", "", "| limit | here | what it takes |", "|---|---:|---|",
             f"| open files per process | {fd_limit:,} | {processes} server processes, {tester['processes']} tester processes |",
-            f"| ephemeral ports per source address | {low}–{high} | {sources} loopback source addresses (a third of the range each) |",
+            f"| ephemeral ports per source address | {low}–{high} | {sources} loopback source addresses, 127.0.0.1 and up (the tester's plan: a third of the range each) |",
             f"| listen backlog (`net.core.somaxconn`) | {sysctl('net.core.somaxconn')} | per listener; overflows during the run: {counters.get('ListenOverflows', 0):,} |",
             f"| SYN backlog (`net.ipv4.tcp_max_syn_backlog`) | {sysctl('net.ipv4.tcp_max_syn_backlog')} | SYN retransmits during the run: {counters.get('TCPSynRetrans', 0):,} |",
-            f"| socket buffer memory (`net.ipv4.tcp_mem`, pages) | {sysctl('net.ipv4.tcp_mem')} | idle sockets hold no buffers |",
+            f"| TCP buffer memory (`net.ipv4.tcp_mem`, pages) | {sysctl('net.ipv4.tcp_mem')} | in use at the peak: {sampler.socket_pages:,} pages |",
             ""]
     return "\n".join(out)
 

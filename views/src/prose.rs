@@ -11,8 +11,18 @@ use crate::spread::{Spread, compare};
 use crate::tables::{bytes_per_connection, outcome};
 use loadtest::metrics::Kind;
 use loadtest::spec;
-use loadtest::suite::data::Results;
+use loadtest::suite::data::{Results, Run};
 use loadtest::suite::schedule::Schedule;
+
+/// The mark after a figure read from a run the tester could not keep on
+/// schedule (partly the tester's figure), as every table marks it.
+fn tester_mark(run: &Run) -> &'static str {
+    if run.report.tester_limit().is_some() {
+        " (**tester-limited**)"
+    } else {
+        ""
+    }
+}
 
 /// Sentences with the headline figures.
 pub fn summary(results: &Results, schedule: &Schedule) -> String {
@@ -26,13 +36,7 @@ pub fn summary(results: &Results, schedule: &Schedule) -> String {
         let Some(server) = &report.server else {
             continue;
         };
-        // The p99 of a run the tester could not keep on schedule is partly
-        // the tester's: said beside the figure, as every table says it.
-        let limited = if report.tester_limit().is_some() {
-            " (**tester-limited**)"
-        } else {
-            ""
-        };
+        let limited = tester_mark(run);
         let _ = writeln!(
             text,
             "- **{name}** held {} of {top} handshaked connections ({} failures) in {} server \
@@ -60,9 +64,10 @@ pub fn summary(results: &Results, schedule: &Schedule) -> String {
         if let Some(run) = results.find(server.name, Step::Staircase, Some(top)) {
             let _ = writeln!(
                 text,
-                "- **{}** at {top} connections: {}.",
+                "- **{}** at {top} connections: {}{}.",
                 server.name,
-                outcome(run)
+                outcome(run),
+                tester_mark(run)
             );
         }
     }
@@ -857,6 +862,37 @@ mod tests {
             text.matches("of each of the").count(),
             1,
             "only the WORK line: {text}"
+        );
+    }
+
+    #[test]
+    fn the_headline_marks_every_figure_the_tester_limited() {
+        let top = Schedule::new(false).top();
+        let mut results = results_with(&[
+            ("03-async-tokio", Step::Staircase, top, top as u64),
+            ("02-thread-pool", Step::Staircase, top, 128),
+            ("01-single-thread", Step::Staircase, top, 1),
+        ]);
+        results.runs[0].report.tester.cpu_share = 1.0;
+        results.runs[1].report.tester.cpu_share = 1.0;
+        let text = summary(&results, &results.schedule);
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            line("03-async-tokio").contains(" (**tester-limited**) at "),
+            "{text}"
+        );
+        assert!(
+            line("02-thread-pool").ends_with(" (**tester-limited**)."),
+            "{text}"
+        );
+        assert!(
+            !line("01-single-thread").contains("tester-limited"),
+            "{text}"
         );
     }
 }

@@ -709,7 +709,7 @@ mod tests {
         let Some(folder) = committed() else { return };
         let touched = touching(&folder, "03-async-tokio/src/server.rs").unwrap();
         assert!(touched.iter().any(|t| t.kind == "suite"), "03's suite runs");
-        for kind in ["bench", "reliability", "anatomy"] {
+        for kind in ["bench", "reliability", "anatomy", "million"] {
             assert!(touched.iter().any(|t| t.kind == kind), "03's {kind}");
         }
         for unit in &touched {
