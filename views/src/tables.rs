@@ -231,10 +231,15 @@ pub fn million_arithmetic(results: &Results) -> String {
             continue;
         };
         let whole = (user + kernel) as f64 * MILLION / f64::from(1u32 << 30);
-        let stopped = if top.all_served() {
-            "all served".to_owned()
+        let limited = if top.report.tester_limit().is_some() {
+            " (**tester-limited**)"
         } else {
-            format!("{}: {}", top.connections, outcome(top))
+            ""
+        };
+        let stopped = if top.all_served() {
+            format!("all served{limited}")
+        } else {
+            format!("{}: {}{limited}", top.connections, outcome(top))
         };
         let _ = writeln!(
             table,
@@ -1155,10 +1160,12 @@ mod tests {
             server.bytes_per_connection = Some(14_000);
             server.kernel_slab_bytes = Some(run.report.handshakes_ok * 2 * 4000);
         }
+        results.runs[1].report.tester.cpu_share = 1.0;
         let table = million_arithmetic(&results);
         // (14000 + 4000) × 10⁶ B = 16.8 GiB, from the 10000 step.
         assert!(
-            table.contains("| 02-per-connection | 10000 | 14000 + 4000 = 18000 B | 16.8 GiB | 100000: 16126 of 100000 served"),
+            table.contains("| 02-per-connection | 10000 | 14000 + 4000 = 18000 B | 16.8 GiB | 100000: 16126 of 100000 served")
+                && table.contains("(**tester-limited**) |"),
             "{table}"
         );
         assert!(table.contains("| 03-async-tokio | 1000 |"), "{table}");
