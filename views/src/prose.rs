@@ -8,21 +8,11 @@ use registry::Step;
 use crate::capacity::capacities;
 use crate::format::{mib, micros, ratio};
 use crate::spread::{Spread, compare};
-use crate::tables::{bytes_per_connection, outcome};
+use crate::tables::{bytes_per_connection, outcome, tester_mark};
 use loadtest::metrics::Kind;
 use loadtest::spec;
-use loadtest::suite::data::{Results, Run};
+use loadtest::suite::data::Results;
 use loadtest::suite::schedule::Schedule;
-
-/// The mark after a figure read from a run the tester could not keep on
-/// schedule (partly the tester's figure), as every table marks it.
-fn tester_mark(run: &Run) -> &'static str {
-    if run.report.tester_limit().is_some() {
-        " (**tester-limited**)"
-    } else {
-        ""
-    }
-}
 
 /// Sentences with the headline figures.
 pub fn summary(results: &Results, schedule: &Schedule) -> String {

@@ -170,23 +170,18 @@ pub fn staircase_steps(results: &Results) -> String {
         let Some(held) = held else {
             continue;
         };
-        let p99 = micros(held.report.latency_us.request.p99);
-        let p99 = match held.report.tester_limit() {
-            Some(_) => format!("{p99} (**tester-limited**)"),
-            None => p99,
-        };
+        let p99 = format!(
+            "{}{}",
+            micros(held.report.latency_us.request.p99),
+            tester_mark(held)
+        );
         let memory = bytes_per_connection(held)
             .zip(kernel_bytes_per_connection(held))
             .map_or("–".to_owned(), |(user, kernel)| {
                 format!("{user} + {kernel} = {} B", user + kernel)
             });
         let next = next.map_or("– (the last step)".to_owned(), |run| {
-            let limited = if run.report.tester_limit().is_some() {
-                " (**tester-limited**)"
-            } else {
-                ""
-            };
-            format!("{}: {}{limited}", run.connections, outcome(run))
+            format!("{}: {}{}", run.connections, outcome(run), tester_mark(run))
         });
         let _ = writeln!(
             table,
@@ -231,11 +226,7 @@ pub fn million_arithmetic(results: &Results) -> String {
             continue;
         };
         let whole = (user + kernel) as f64 * MILLION / f64::from(1u32 << 30);
-        let limited = if top.report.tester_limit().is_some() {
-            " (**tester-limited**)"
-        } else {
-            ""
-        };
+        let limited = tester_mark(top);
         let stopped = if top.all_served() {
             format!("all served{limited}")
         } else {
@@ -250,6 +241,17 @@ pub fn million_arithmetic(results: &Results) -> String {
         );
     }
     table
+}
+
+/// The mark after a figure read from a run the tester could not keep on
+/// schedule (partly the tester's figure), the same in every table and
+/// sentence.
+pub fn tester_mark(run: &Run) -> &'static str {
+    if run.report.tester_limit().is_some() {
+        " (**tester-limited**)"
+    } else {
+        ""
+    }
 }
 
 /// Who set the pace of a run: "server", or **tester-limited** and why.

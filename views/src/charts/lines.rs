@@ -78,10 +78,9 @@ impl LogPanel<'_> {
         }
         draw_lines(&mut chart, lines)?;
         if legend {
-            let plot_width = chart.plotting_area().dim_in_pixel().0;
-            let x = (PANEL_MARGIN + Y_LABEL_AREA + plot_width) as i32 + 14;
             let level = self.level.as_ref().map(|l| l.1.as_str());
-            draw_key(area, (x, 40), &line_keys(lines, level), Flow::Down)?;
+            let at = beside_plot(chart.plotting_area().dim_in_pixel().0);
+            draw_key(area, at, &line_keys(lines, level), Flow::Down)?;
         }
         Ok(())
     }
@@ -304,9 +303,14 @@ fn seconds_panel(
         .draw()
         .map_err(chart_error)?;
     draw_lines(&mut chart, lines)?;
-    let plot_width = chart.plotting_area().dim_in_pixel().0;
-    let x = (PANEL_MARGIN + Y_LABEL_AREA + plot_width) as i32 + 14;
-    draw_key(area, (x, 40), &line_keys(lines, None), Flow::Down)
+    let at = beside_plot(chart.plotting_area().dim_in_pixel().0);
+    draw_key(area, at, &line_keys(lines, None), Flow::Down)
+}
+
+/// Where a panel's legend starts: just right of its plot, which begins
+/// after the panel's margin and its y axis's labels.
+fn beside_plot(plot_width: u32) -> (i32, i32) {
+    ((PANEL_MARGIN + Y_LABEL_AREA + plot_width) as i32 + 14, 40)
 }
 
 /// The hockey stick: ECHO p99 against the offered rate, a line per

@@ -616,45 +616,37 @@ fn cargo_test(
 /// Traces one request of one server (`syscalls/05-event-loop`) with the
 /// script, which needs python3 and strace.
 pub fn run_syscalls(root: &Path, built: &Built, id: &str) -> Result<Measured> {
-    let started = Instant::now();
-    let name = id
-        .strip_prefix("syscalls/")
-        .context("a syscalls id is syscalls/SERVER")?;
-    let server = registry::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let command = server
-        .command(&built.target, root)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", server.name))?;
-    let output = Command::new("python3")
-        .arg(root.join(TRACER))
-        .arg(server.name)
-        .arg("--")
-        .arg(command.get_program())
-        .args(command.get_args())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run python3 (the tracing script needs it, and strace)")?;
-    if !output.status.success() {
-        bail!("{TRACER} failed on {name} ({})", output.status);
-    }
-    Ok(Measured {
-        text: String::from_utf8_lossy(&output.stdout).into_owned(),
-        took_s: started.elapsed().as_secs_f64(),
-    })
+    run_server_script(root, built, id, "syscalls/", TRACER)
+        .context("the tracing script needs python3 and strace")
 }
 
 /// Runs one server at a million connections (`million/05-event-loop`)
 /// with the script, which needs python3 and root (for /proc/slabinfo).
 pub fn run_million(root: &Path, built: &Built, id: &str) -> Result<Measured> {
+    run_server_script(root, built, id, "million/", MILLION)
+        .context("the million script needs python3 and root")
+}
+
+/// Runs `script` as `python3 SCRIPT SERVER -- SERVER_COMMAND…` for the
+/// server the id names (`PREFIX` + server), with the release load tester
+/// in `$LOADTEST`, and keeps what it prints.
+fn run_server_script(
+    root: &Path,
+    built: &Built,
+    id: &str,
+    prefix: &str,
+    script: &str,
+) -> Result<Measured> {
     let started = Instant::now();
     let name = id
-        .strip_prefix("million/")
-        .context("a million id is million/SERVER")?;
+        .strip_prefix(prefix)
+        .with_context(|| format!("an id here is {prefix}SERVER, not {id}"))?;
     let server = registry::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let command = server
         .command(&built.target, root)
         .map_err(|e| anyhow::anyhow!("{}: {e}", server.name))?;
     let output = Command::new("python3")
-        .arg(root.join(MILLION))
+        .arg(root.join(script))
         .arg(server.name)
         .arg("--")
         .arg(command.get_program())
@@ -662,9 +654,9 @@ pub fn run_million(root: &Path, built: &Built, id: &str) -> Result<Measured> {
         .env("LOADTEST", built.target.join("release/loadtest"))
         .stderr(Stdio::inherit())
         .output()
-        .context("cannot run python3 (the million script needs it)")?;
+        .with_context(|| format!("cannot run python3 {script}"))?;
     if !output.status.success() {
-        bail!("{MILLION} failed on {name} ({})", output.status);
+        bail!("{script} failed on {name} ({})", output.status);
     }
     Ok(Measured {
         text: String::from_utf8_lossy(&output.stdout).into_owned(),
