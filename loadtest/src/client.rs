@@ -47,24 +47,21 @@ pub struct Progress {
     pub failures: u64,
 }
 
-/// Where the run is; every connection task watches it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Phase {
-    /// Connecting and handshaking.
-    Connecting,
-    /// Send requests; the instant is when the request phase started.
-    Requests(Instant),
-    /// Close the connections.
-    End,
-}
-
 /// State shared by the connection tasks of this process (one thread).
 struct Shared {
     measured: RefCell<Measured>,
     progress: Cell<Progress>,
     /// Connections that have finished their requests (or failed).
     finished: Cell<usize>,
-    phase: watch::Sender<Phase>,
+    /// The parent's two cues, each on a channel of its own: when the
+    /// requests start (`None` until `go`) and whether to close. A watch
+    /// channel wakes every task that waits on it at every change, and a
+    /// wake-up of a million tasks is over a second of CPU (measured: the
+    /// whole tester's CPU in the second after `go`); so a task waits only on
+    /// the cue it needs, and one with no request to send never waits for
+    /// the start.
+    start: watch::Sender<Option<Instant>>,
+    end: watch::Sender<bool>,
     load: Requests,
     target: SocketAddr,
     total_connections: usize,
@@ -140,12 +137,14 @@ async fn run_share_locally(
     reporter: impl Reporter + 'static,
     cues: Cues<impl Future<Output = ()>, impl Future<Output = ()>>,
 ) -> Measured {
-    let (phase, _) = watch::channel(Phase::Connecting);
+    let (start, _) = watch::channel(None);
+    let (end, _) = watch::channel(false);
     let shared = Rc::new(Shared {
         measured: RefCell::new(Measured::default()),
         progress: Cell::new(Progress::default()),
         finished: Cell::new(0),
-        phase,
+        start,
+        end,
         echo_line: format!("ECHO {}\n", payload(share.load.payload)),
         work_line: format!("WORK {}\n", share.load.work_units),
         sleep_line: format!("SLEEP {}\n", share.load.sleep_ms),
@@ -162,7 +161,7 @@ async fn run_share_locally(
             let mut intervals_told = 0;
             loop {
                 reporter.progress(shared.progress.get());
-                if let Phase::Requests(start) = *shared.phase.borrow() {
+                if let Some(start) = *shared.start.borrow() {
                     let now = shared.interval_of(Instant::now(), start);
                     while intervals_told < now {
                         let measured = shared.measured.borrow();
@@ -182,13 +181,18 @@ async fn run_share_locally(
     }
     reporter.ready(shared.progress.get());
     cues.go.await;
-    shared.phase.send_replace(Phase::Requests(Instant::now()));
+    // The first requests are due a little after `go`: the tasks that send
+    // wake and arm their timers in that lead, not in the first requests'
+    // time (see `Requests::start_lead`).
+    shared
+        .start
+        .send_replace(Some(Instant::now() + share.load.start_lead));
     while shared.finished.get() < share.connections {
         sleep(Duration::from_millis(10)).await;
     }
     reporter.requests_done();
     cues.close.await;
-    shared.phase.send_replace(Phase::End);
+    shared.end.send_replace(true);
     for task in tasks {
         let _ = task.await;
     }
@@ -217,7 +221,8 @@ async fn open_connections(share: &Share, shared: &Rc<Shared>) -> Vec<tokio::task
 
 /// One connection's life: connect, handshake, requests, wait for the end.
 async fn connection(index: usize, source: Option<IpAddr>, shared: Rc<Shared>) {
-    let mut phase = shared.phase.subscribe();
+    let mut start = shared.start.subscribe();
+    let mut end = shared.end.subscribe();
     let conn = match connect_and_handshake(index, source, &shared).await {
         Ok(conn) => Some(conn),
         Err(ended) => {
@@ -226,32 +231,35 @@ async fn connection(index: usize, source: Option<IpAddr>, shared: Rc<Shared>) {
         }
     };
     shared.update(|p| p.settled += 1);
-    let Ok(start) = phase
-        .wait_for(|p| matches!(p, Phase::Requests(_)))
-        .await
-        .map(|p| match *p {
-            Phase::Requests(start) => start,
-            _ => Instant::now(),
-        })
-    else {
-        return;
-    };
+    let sends = Schedule::sends_anything(&shared.load, index, shared.total_connections);
     let conn = match conn {
-        Some(mut conn) => match send_requests(&mut conn, index, start, &shared).await {
-            Ok(()) => Some(conn),
-            Err(ended) => {
-                let at = shared.interval_of(Instant::now(), start);
-                ended.record(&shared, Some(at));
-                None
-            }
-        },
-        None => None,
+        Some(conn) if sends => requests(conn, index, &mut start, &shared).await,
+        conn => conn,
     };
     shared.finished.set(shared.finished.get() + 1);
     // Hold the connection until every connection is done, so the server's
     // memory is measured with all of them open.
-    let _ = phase.wait_for(|p| *p == Phase::End).await;
+    let _ = end.wait_for(|&end| end).await;
     drop(conn);
+}
+
+/// Waits for the start, then sends this connection's requests; the
+/// connection, if it is still open.
+async fn requests(
+    mut conn: Conn,
+    index: usize,
+    start: &mut watch::Receiver<Option<Instant>>,
+    shared: &Shared,
+) -> Option<Conn> {
+    let start = (*start.wait_for(Option::is_some).await.ok()?)?;
+    match send_requests(&mut conn, index, start, shared).await {
+        Ok(()) => Some(conn),
+        Err(ended) => {
+            let at = shared.interval_of(Instant::now(), start);
+            ended.record(shared, Some(at));
+            None
+        }
+    }
 }
 
 async fn connect_and_handshake(
@@ -573,6 +581,16 @@ impl Schedule {
             limit: load.requests_per_connection,
             issued: 0,
         }
+    }
+
+    /// Whether connection `index` has any request to send: in an open loop
+    /// slower than one request per connection in the run, the later
+    /// connections' first turn falls after the end.
+    fn sends_anything(load: &Requests, index: usize, connections: usize) -> bool {
+        let start = Instant::now();
+        Schedule::new(load, index, connections, start)
+            .next_due(start)
+            .is_some()
     }
 
     fn open_loop(&self) -> bool {

@@ -25,7 +25,7 @@ use crate::metrics::{Interval, Measured};
 use crate::plan::{Share, Split};
 use crate::report::{ServerReport, ServerSamples, TesterReport};
 use crate::saved::Saved;
-use crate::spec::{LoadSpec, Stall};
+use crate::spec::LoadSpec;
 use common::procfs::{self as server_stats, ProcSample};
 
 /// What a worker process tells the parent, one JSON object per line.
@@ -149,13 +149,16 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     let requests_start = sample_or_note_exit(args, &mut exited_at);
     let server_cpu_start = Cpu::of_processes(&args.server_pids);
     let mut thread_watch = Some(ThreadWatch::start(args.server_pids.clone()));
-    let go = Instant::now();
-    let started_at = unix_now();
+    // The workers start their requests `lead` after they are told to: the
+    // request phase, its length and what happened in it count from then.
+    let lead = plan.start_lead();
+    let go = Instant::now() + lead;
+    let started_at = unix_now() + lead.as_secs_f64();
     for worker in &mut workers {
         worker.go()?;
     }
     if let Some(stall) = args.stall {
-        stall_server(args.server_pids.clone(), stall);
+        stall_server(args.server_pids.clone(), lead + stall.after, stall.length);
     }
     let mut measured = Measured::default();
     let mut live = LiveIntervals::new(workers.len());
@@ -278,14 +281,14 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
 }
 
 /// `--stall`: on a thread of its own, stops every server process (SIGSTOP)
-/// `after` into the requests, and lets them go on (SIGCONT) `length` later.
-/// While stopped, a server reads nothing and answers nothing: what the
-/// clients see is a server that stalled.
-fn stall_server(pids: Vec<u32>, stall: Stall) {
+/// `after` from now, and lets them go on (SIGCONT) `length` later. While
+/// stopped, a server reads nothing and answers nothing: what the clients
+/// see is a server that stalled.
+fn stall_server(pids: Vec<u32>, after: Duration, length: Duration) {
     thread::spawn(move || {
-        thread::sleep(stall.after);
+        thread::sleep(after);
         signal_all(&pids, libc::SIGSTOP);
-        thread::sleep(stall.length);
+        thread::sleep(length);
         signal_all(&pids, libc::SIGCONT);
     });
 }

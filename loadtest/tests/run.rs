@@ -240,6 +240,40 @@ fn several_processes_merge_exactly() {
     server.stop();
 }
 
+/// The million run's connecting logic at a small scale: several processes
+/// and source addresses, and an open loop slower than one request per
+/// connection, where only the first fifth of the connections have a turn
+/// in the run (the rest hold their connection and never wait for the start).
+#[test]
+fn several_processes_and_sources_where_only_some_connections_send() {
+    let server = start_03(CommonArgs::default());
+    let report = run_json(
+        &server.addr().to_string(),
+        &[
+            "-c",
+            "2000",
+            "--processes",
+            "4",
+            "--source",
+            "127.0.0.1,127.0.0.2,127.0.0.3",
+            "--rate",
+            "200",
+            "-d",
+            "2s",
+        ],
+    );
+    assert_eq!(report["tester"]["processes"], 4);
+    assert_eq!(report["handshakes_ok"], 2000);
+    // 0.1 requests/s per connection: connection i's only turn is at
+    // 10 s × i / 2000, inside the 2 s run for the first 400.
+    assert_eq!(report["requests_ok"], 400);
+    assert_eq!(report["unanswered"], 0);
+    for (kind, count) in report["errors"].as_object().unwrap() {
+        assert_eq!(count, 0, "no {kind} errors");
+    }
+    server.stop();
+}
+
 #[test]
 fn busy_and_refused_connections_are_counted_by_kind() {
     let server = start_03(CommonArgs {

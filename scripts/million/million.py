@@ -17,9 +17,12 @@ How:
 - `loadtest run` opens the connections at `--connect-rate` (over
   127.0.0.x, in as many processes as its own open-file limit needs),
   then sends ECHO open loop at `--rate` for `--duration`;
-- meanwhile /proc/slabinfo, MemAvailable and every process's RSS are read
-  every half second; each slab's growth is its peak less its size before
-  the servers started.
+- meanwhile /proc/slabinfo, MemFree and every process's RSS and CPU time
+  are read every half second; each slab's growth is its peak less its size
+  before the servers started, and what the machine's other processes took
+  of the cores while the requests ran is their CPU time between the two
+  samples around the request phase (the run saved by `--save` says when it
+  started).
 
 `cargo xtask results refresh` runs it for 05 and 03 and stores the output
 with the fingerprint of what it ran (this folder, the server and the
@@ -40,6 +43,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -54,6 +58,10 @@ SPREAD_HEADROOM = 1.1  # SO_REUSEPORT's hash fills some listeners fuller
 SAMPLE_EVERY_S = 0.5
 # The slabs a TCP connection grows, on either end.
 SLABS_SHOWN = 8
+# The processes other than the servers and the tester that took the most
+# CPU while the requests ran.
+OTHERS_SHOWN = 3
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -87,7 +95,7 @@ def measure(name, command, connections, loadtest):
     try:
         time.sleep(1.0)
         sampler.start()
-        report = run_loadtest(loadtest, [s.pid for s in servers], connections)
+        report, started_at = run_loadtest(loadtest, [s.pid for s in servers], connections)
     finally:
         sampler.stop()
         for server in servers:
@@ -98,9 +106,11 @@ def measure(name, command, connections, loadtest):
             except subprocess.TimeoutExpired:
                 server.kill()
     netstat_after = netstat()
+    others = sampler.others_between(started_at, started_at + report["duration_s"],
+                                    {s.pid for s in servers})
     return describe(name, connections, processes, fd_limit, report, before, sampler,
                     {k: netstat_after[k] - netstat_before.get(k, 0) for k in netstat_after},
-                    scanner)
+                    scanner, others)
 
 
 SCANNER_PAIRS = 5000
@@ -136,15 +146,21 @@ def start_servers(command, processes):
 
 
 def run_loadtest(loadtest, pids, connections):
-    args = [loadtest, "run", "--target", f"127.0.0.1:{PORT}", "-c", str(connections),
-            "--connect-rate", str(CONNECT_RATE), "--rate", str(RATE), "-d", DURATION,
-            "--timeout", TIMEOUT, "--allow-partial", "--json"]
-    for pid in pids:
-        args += ["--server-pid", str(pid)]
-    done = subprocess.run(args, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-    if done.returncode not in (0, 1):
-        sys.exit(f"error: loadtest failed ({done.returncode})")
-    return json.loads(done.stdout)
+    """The run's report (`--json`) and when its requests started (from the
+    run `--save` keeps)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = os.path.join(scratch, "run.json")
+        args = [loadtest, "run", "--target", f"127.0.0.1:{PORT}", "-c", str(connections),
+                "--connect-rate", str(CONNECT_RATE), "--rate", str(RATE), "-d", DURATION,
+                "--timeout", TIMEOUT, "--allow-partial", "--json", "--save", saved]
+        for pid in pids:
+            args += ["--server-pid", str(pid)]
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        if done.returncode not in (0, 1):
+            sys.exit(f"error: loadtest failed ({done.returncode})")
+        with open(saved, encoding="utf-8") as f:
+            started_at = json.load(f)["started_at"]
+    return json.loads(done.stdout), started_at
 
 
 class Sample:
@@ -168,8 +184,11 @@ class Sample:
         with open("/proc/meminfo", encoding="utf-8") as f:
             available = int(re.search(r"MemFree:\s+(\d+)", f.read()).group(1)) * 1024
         server_rss = sum(rss(pid) for pid in server_pids)
-        sample = Sample(slabs, available, server_rss, sum(rss(pid) for pid in testers()))
+        processes = every_process()
+        testers = [pid for pid, (comm, _) in processes.items() if comm == "loadtest"]
+        sample = Sample(slabs, available, server_rss, sum(rss(pid) for pid in testers))
         sample.socket_pages = socket_buffer_pages()
+        sample.at, sample.processes = time.time(), processes
         return sample
 
 
@@ -190,18 +209,21 @@ def rss(pid):
         return 0
 
 
-def testers():
-    """The load tester's processes (its parent and its client workers)."""
-    pids = []
+def every_process():
+    """pid -> (name, CPU seconds so far) for every process on the machine."""
+    processes = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/comm", encoding="utf-8") as f:
-                    if f.read().strip() == "loadtest":
-                        pids.append(int(entry))
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                    stat = f.read()
             except OSError:
-                pass
-    return pids
+                continue
+            # The name is in parentheses and may hold spaces; utime and
+            # stime are the 12th and 13th fields after it.
+            name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+            processes[int(entry)] = (name, (int(rest[11]) + int(rest[12])) / TICKS_PER_S)
+    return processes
 
 
 class Sampler(threading.Thread):
@@ -212,6 +234,8 @@ class Sampler(threading.Thread):
         self.server_pids, self.running = server_pids, True
         self.slabs, self.lowest_available = {}, None
         self.server_rss = self.tester_rss = self.socket_pages = 0
+        # (when, every process's CPU so far), one per sample.
+        self.cpu_seen = []
 
     def run(self):
         while self.running:
@@ -222,12 +246,31 @@ class Sampler(threading.Thread):
             self.server_rss = max(self.server_rss, sample.server_rss)
             self.tester_rss = max(self.tester_rss, sample.tester_rss)
             self.socket_pages = max(self.socket_pages, sample.socket_pages)
+            self.cpu_seen.append((sample.at, sample.processes))
             time.sleep(SAMPLE_EVERY_S)
 
     def stop(self):
         self.running = False
         if self.is_alive():
             self.join()
+
+    def others_between(self, start, end, server_pids):
+        """The CPU seconds each process other than the servers, the tester
+        and this script took from the last sample before `start` to the
+        first after `end`, by name, most first; and that span's length."""
+        before = [seen for seen in self.cpu_seen if seen[0] <= start]
+        after = [seen for seen in self.cpu_seen if seen[0] >= end]
+        if not before or not after:
+            return [], 0.0
+        (t0, first), (t1, last) = before[-1], after[0]
+        mine = {os.getpid()}
+        by_name = {}
+        for pid, (name, cpu) in last.items():
+            if pid in server_pids or pid in mine or name == "loadtest":
+                continue
+            took = cpu - first.get(pid, (name, 0.0))[1]
+            by_name[name] = by_name.get(name, 0.0) + took
+        return sorted(((cpu, name) for name, cpu in by_name.items() if cpu > 0), reverse=True), t1 - t0
 
 
 def netstat():
@@ -262,7 +305,18 @@ def echo_p99_by_second(report):
     return p99[0], max(p99[1:], default=None)
 
 
-def describe(name, connections, processes, fd_limit, report, before, sampler, counters, scanner):
+def others_cpu(others):
+    """`name 2.4 s (12% of 2 cores), …` over the sampled span."""
+    taken, span = others
+    if not taken:
+        return "–"
+    cores = os.cpu_count() or 1
+    return ", ".join(f"`{name}` {cpu:,.1f} s ({cpu / (span * cores):.0%} of {cores} cores)"
+                     for cpu, name in taken[:OTHERS_SHOWN]) + f" in {span:,.1f} s"
+
+
+def describe(name, connections, processes, fd_limit, report, before, sampler, counters, scanner,
+             others):
     held = report["handshakes_ok"]
     per = lambda size: f"{size / max(held, 1):,.0f} B"
     lat = report["latency_us"]
@@ -289,6 +343,8 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
             f"| ECHO at {RATE:,}/s for {DURATION}: p50 / p99 / p99.9 | {ms(lat['request']['p50'])} / {ms(lat['request']['p99'])} / {ms(lat['request']['p999'])} |",
             f"| ECHO p99 in the first second / the worst other second | {first_second} |",
             f"| tester's send lag, p99 | {ms(lag) if lag is not None else '–'} |",
+            f"| tester's CPU while the requests ran, all its processes | {tester['request_phase_cpu_s']:,.1f} s |",
+            f"| the machine's other processes' CPU over the same span (± half a second): the most | {others_cpu(others)} |",
             f"| server processes (`--reuse-port`) / tester processes | {processes} / {tester['processes']} |",
             f"| server RSS: peak, all its processes / the peak per connection / growth per connection | {mib(sampler.server_rss)} / {per(sampler.server_rss)} / {server.get('bytes_per_connection', 0):,} B |",
             f"| tester RSS: peak, all its processes / the peak per connection | {mib(sampler.tester_rss)} / {per(sampler.tester_rss)} |",
