@@ -103,10 +103,15 @@ pub enum Step {
     Workers,
     /// A batch of CPU-bound requests at once, timed until the last answer.
     CpuBatch,
+    /// A million idle handshaked connections, then ECHO open loop: the
+    /// servers of the lightest connections only, and only when asked for
+    /// (`--steps million`): it takes minutes and most of the memory.
+    Million,
 }
 
 impl Step {
-    /// Every step, in the order the suite runs them.
+    /// The steps the suite runs unless told which, in the order it runs
+    /// them.
     pub const ALL: [Step; 10] = [
         Step::Staircase,
         Step::MixedWork,
@@ -119,6 +124,14 @@ impl Step {
         Step::Workers,
         Step::CpuBatch,
     ];
+
+    /// The steps the suite runs only when `--steps` names them.
+    pub const OPT_IN: [Step; 1] = [Step::Million];
+
+    /// Every step: the default ones, then the opt-in ones.
+    pub fn every() -> impl Iterator<Item = Step> {
+        Step::ALL.into_iter().chain(Step::OPT_IN)
+    }
 
     /// The servers a step is for, when it is not for all, and why the
     /// others sit it out.
@@ -139,6 +152,11 @@ impl Step {
                 &["03-async-tokio"],
                 "the worker count is a Tokio runtime setting, and 03 runs every request on its workers",
             )),
+            Step::Million => Some((
+                &["03-async-tokio", "05-event-loop"],
+                "a million connections take most of this machine's memory: the two Rust models with \
+                 the lightest connections run it, and the book works out what the others would take",
+            )),
             _ => None,
         }
     }
@@ -156,12 +174,13 @@ impl Step {
             Step::CapacityMixed => "capacity-mixed",
             Step::Workers => "workers",
             Step::CpuBatch => "cpu-batch",
+            Step::Million => "million",
         }
     }
 
     /// The step with this name.
     pub fn named(name: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|step| step.name() == name)
+        Step::every().find(|step| step.name() == name)
     }
 }
 
@@ -539,9 +558,14 @@ mod tests {
         assert!(SINGLE_THREAD.takes_part_in(Step::Capacity).is_err());
         assert!(THREAD_POOL.serves(100) && !THREAD_POOL.serves(10_000));
         assert!(ASYNC_TOKIO.serves(100_000));
-        for step in Step::ALL {
+        for step in Step::every() {
             assert_eq!(Step::named(step.name()), Some(step));
         }
+        assert!(!Step::ALL.contains(&Step::Million), "opt-in");
+        assert!(EVENT_LOOP.takes_part_in(Step::Million).is_ok());
+        assert!(ASYNC_TOKIO.takes_part_in(Step::Million).is_ok());
+        assert!(GO_PEER.takes_part_in(Step::Million).is_err());
+        assert!(THREAD_PER_CONNECTION.takes_part_in(Step::Million).is_err());
     }
 
     #[test]

@@ -569,7 +569,7 @@ pub fn timing(results: &Results) -> String {
         "| step | runs | rounds (a sweep: most tries of one rate) | servers | minutes |\n|---|---:|---:|---:|---:|\n",
     );
     let mut total = 0.0;
-    for step in Step::ALL {
+    for step in Step::every() {
         let runs: Vec<&Run> = results.of(step).collect();
         if runs.is_empty() {
             continue;

@@ -162,7 +162,7 @@ impl Results {
         self.runs.sort_by_key(|run| {
             (
                 registry::SERVERS.iter().position(|s| s.name == run.server),
-                Step::ALL.iter().position(|&s| s == run.step),
+                Step::every().position(|s| s == run.step),
             )
         });
         self.missing

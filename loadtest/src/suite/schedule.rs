@@ -52,8 +52,26 @@ pub struct Schedule {
     /// The size of each of the batch's `WORK`s.
     pub cpu_batch_work_units: u64,
     /// How many times each comparison is measured, the servers taking
-    /// turns (every step but the staircase, which is measured once).
+    /// turns (every step but the staircase and the million, which are
+    /// measured once).
     pub rounds: usize,
+    /// The opt-in million step: connections, the pace they are opened at,
+    /// then the ECHO rate and for how long.
+    #[serde(default)]
+    pub million: MillionLoad,
+}
+
+/// The million step's load (`--steps million`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MillionLoad {
+    /// Connections, all held at once.
+    pub connections: usize,
+    /// Connections opened per second.
+    pub connect_rate: f64,
+    /// Total ECHO rate once every connection is up, open loop.
+    pub rate: f64,
+    /// How long the ECHO rate is offered.
+    pub window: Duration,
 }
 
 /// A capacity sweep stops at the first rate whose ECHO p99 passes this
@@ -105,7 +123,7 @@ impl Measurement {
     /// once (its 100k steps take minutes each); every comparison `rounds`
     /// times.
     pub fn rounds(&self, schedule: &Schedule) -> usize {
-        if self.step == Step::Staircase {
+        if matches!(self.step, Step::Staircase | Step::Million) {
             1
         } else {
             schedule.rounds.max(1)
@@ -175,6 +193,12 @@ impl Schedule {
                 cpu_batch_connections: 10,
                 cpu_batch_work_units: 2_000,
                 rounds: 2,
+                million: MillionLoad {
+                    connections: 2_000,
+                    connect_rate: 2_000.0,
+                    rate: 200.0,
+                    window: Duration::from_secs(2),
+                },
             }
         } else {
             Schedule {
@@ -207,6 +231,14 @@ impl Schedule {
                 cpu_batch_connections: 100,
                 cpu_batch_work_units: 20_000,
                 rounds: 3,
+                // What `scripts/million/million.py` runs, so that the two
+                // measure the same load.
+                million: MillionLoad {
+                    connections: 1_000_000,
+                    connect_rate: 10_000.0,
+                    rate: 10_000.0,
+                    window: Duration::from_secs(10),
+                },
             }
         }
     }
@@ -331,6 +363,27 @@ impl Schedule {
                 batch.load.work_units = self.cpu_batch_work_units;
                 vec![batch]
             }
+            Step::Million => {
+                let million = &self.million;
+                let mut one = Measurement::new(
+                    step,
+                    million.connections,
+                    Some(million.rate),
+                    million.window,
+                    Mix::ECHO_ONLY,
+                );
+                one.load.connect_rate = million.connect_rate;
+                // Opening a million connections takes a hundred seconds or
+                // more on two cores: a connect or handshake queued behind
+                // the others may wait seconds, and is not a failure.
+                one.load.timeout = Duration::from_secs(30);
+                // A connection opened first waits idle for the last one,
+                // by design: the servers' timeouts would close it.
+                one.server_flags = ["--handshake-timeout", "0", "--idle-timeout", "0"]
+                    .map(String::from)
+                    .to_vec();
+                vec![one]
+            }
         }
     }
 
@@ -373,6 +426,42 @@ mod tests {
         assert_eq!(schedule.rate_at(1), 200.0);
         assert_eq!(schedule.rate_at(10_000), 20_000.0);
         assert_eq!(schedule.top(), 100_000);
+    }
+
+    #[test]
+    fn the_million_runs_once_with_the_servers_timeouts_off_and_only_when_asked() {
+        let schedule = Schedule::new(false);
+        let every: Vec<Step> = Step::every().collect();
+        let million = schedule.for_server(&registry::EVENT_LOOP, &every);
+        let million: Vec<_> = million.iter().filter(|m| m.step == Step::Million).collect();
+        assert_eq!(million.len(), 1);
+        let one = million[0];
+        assert_eq!(one.connections(), 1_000_000);
+        assert_eq!(one.rounds(&schedule), 1);
+        assert_eq!(one.load.connect_rate, 10_000.0);
+        assert!(
+            one.server_flags
+                .windows(2)
+                .any(|f| f == ["--idle-timeout", "0"])
+        );
+        assert!(
+            one.server_flags
+                .windows(2)
+                .any(|f| f == ["--handshake-timeout", "0"])
+        );
+        assert!(
+            schedule
+                .for_server(&registry::EVENT_LOOP, &Step::ALL)
+                .iter()
+                .all(|m| m.step != Step::Million),
+            "not in the default run"
+        );
+        assert!(
+            schedule
+                .for_server(&registry::GO_PEER, &every)
+                .iter()
+                .all(|m| m.step != Step::Million)
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use registry::Step;
 
 use super::{
-    CAPTION, ChartResult, Flow, Key, SIZE, TALL, canvas, chart_error, colour, draw_key,
+    CAPTION, ChartResult, Flow, Key, SIZE, TALL, TALLER, canvas, chart_error, colour, draw_key,
     micros_label, short_name, text,
 };
 use crate::format::{micros, ratio};
@@ -198,12 +198,14 @@ pub fn memory(results: &Results) -> ChartResult {
             figure: format!("RSS {user} B of {} B", user + kernel),
         })
     };
-    let mut steps: Vec<usize> = results
+    // The staircase's large steps, and the million step when it ran.
+    let held: Vec<&Run> = results
         .of(Step::Staircase)
-        .filter(|r| r.connections >= 10_000 && r.all_served())
-        .filter(|r| bar_of(r).is_some())
-        .map(|r| r.connections)
+        .filter(|r| r.connections >= 10_000)
+        .chain(results.of(Step::Million))
+        .filter(|r| r.all_served() && bar_of(r).is_some())
         .collect();
+    let mut steps: Vec<usize> = held.iter().map(|r| r.connections).collect();
     steps.sort_unstable();
     steps.dedup();
     let panels: Vec<(usize, Vec<Bar>)> = steps
@@ -212,9 +214,9 @@ pub fn memory(results: &Results) -> ChartResult {
             let bars = results
                 .servers()
                 .filter_map(|server| {
-                    let run = results.of(Step::Staircase).find(|r| {
-                        r.server == server.name && r.connections == size && r.all_served()
-                    })?;
+                    let run = held
+                        .iter()
+                        .find(|r| r.server == server.name && r.connections == size)?;
                     bar_of(run)
                 })
                 .collect();
@@ -225,7 +227,11 @@ pub fn memory(results: &Results) -> ChartResult {
         .iter()
         .flat_map(|(_, bars)| bars.iter().map(Bar::end))
         .fold(1000.0, f64::max);
-    let size = if panels.len() > 1 { TALL } else { SIZE };
+    let size = match panels.len() {
+        0 | 1 => SIZE,
+        2 => TALL,
+        _ => TALLER,
+    };
     let mut svg = String::new();
     {
         let root = canvas(
@@ -243,7 +249,14 @@ pub fn memory(results: &Results) -> ChartResult {
         let areas = root.split_evenly((panels.len().max(1), 1));
         for (area, (size, bars)) in areas.iter().zip(&panels) {
             BarPanel {
-                caption: format!("{size} connections, servers that held them all"),
+                caption: if held
+                    .iter()
+                    .any(|r| r.connections == *size && r.step == Step::Million)
+                {
+                    format!("{size} connections, the servers of the million step")
+                } else {
+                    format!("{size} connections, servers that held them all")
+                },
                 scale: Scale::Linear,
                 right: longest * ROOM_FOR_FIGURES,
                 x_desc: "bytes per connection",

@@ -74,6 +74,8 @@ fn chart_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
 const SIZE: (u32, u32) = (760, 460);
 /// A chart of two panels, one above the other.
 const TALL: (u32, u32) = (760, 800);
+/// Three panels above each other.
+const TALLER: (u32, u32) = (760, 1080);
 /// Room to the right of a plot for its legend, outside the data.
 const LEGEND_WIDTH: u32 = 160;
 
