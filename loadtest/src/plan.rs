@@ -71,13 +71,14 @@ pub struct Requests {
 
 /// The time between `go` and the first due request, for `connections`.
 ///
-/// At `go` every connection task that sends wakes, works out when its
-/// first request is due and arms a timer: about a microsecond of CPU each
-/// (measured: a million tasks woken at once took 1.3 s of the tester's CPU,
-/// on the two cores the server needs too). Started at once, the run's
-/// first requests would wait behind that, and their latency would be the
-/// tester's. So the requests start a microsecond per connection after
-/// `go`, at least 10 ms and at most a second.
+/// At `go` every connection task that sends wakes and sleeps until the
+/// start (in an open loop, until its first request is due): about a
+/// microsecond of CPU each (seen here: a million tasks woken at once kept
+/// the tester's processes on both cores for about a second, the cores the
+/// server needs too). Started at once, the run's first requests would wait
+/// behind that, and their latency would be the tester's. So the requests
+/// start a microsecond per connection after `go`, at least 10 ms and at
+/// most a second.
 pub fn start_lead(connections: usize) -> Duration {
     Duration::from_micros(connections as u64)
         .clamp(Duration::from_millis(10), Duration::from_secs(1))

@@ -133,8 +133,12 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
         ProgressStyle::with_template("{spinner} running {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    // The workers start their requests `lead` after they are told to: the
+    // request phase, its length and what happened in it count from then,
+    // and `--start-at` names that moment, not the cue's.
+    let lead = plan.start_lead();
     if let Some(at) = args.start_at {
-        wait_until_wall_clock(at, &bar);
+        wait_until_wall_clock(at - lead.as_secs_f64(), &bar);
     }
     // System calls are counted from just before `go` to the last answer,
     // on each side (when perf can count them).
@@ -149,9 +153,6 @@ pub fn run(args: &LoadSpec) -> anyhow::Result<Saved> {
     let requests_start = sample_or_note_exit(args, &mut exited_at);
     let server_cpu_start = Cpu::of_processes(&args.server_pids);
     let mut thread_watch = Some(ThreadWatch::start(args.server_pids.clone()));
-    // The workers start their requests `lead` after they are told to: the
-    // request phase, its length and what happened in it count from then.
-    let lead = plan.start_lead();
     let go = Instant::now() + lead;
     let started_at = unix_now() + lead.as_secs_f64();
     for worker in &mut workers {

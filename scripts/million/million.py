@@ -17,8 +17,8 @@ How:
 - `loadtest run` opens the connections at `--connect-rate` (over
   127.0.0.x, in as many processes as its own open-file limit needs),
   then sends ECHO open loop at `--rate` for `--duration`;
-- meanwhile /proc/slabinfo, MemFree and every process's RSS and CPU time
-  are read every half second; each slab's growth is its peak less its size
+- meanwhile /proc/slabinfo, MemFree, the servers' and the tester's RSS
+  and every process's CPU time are read every half second; each slab's growth is its peak less its size
   before the servers started, and what the machine's other processes took
   of the cores while the requests ran is their CPU time between the two
   samples around the request phase (the run saved by `--save` says when it
@@ -343,8 +343,8 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
             f"| ECHO at {RATE:,}/s for {DURATION}: p50 / p99 / p99.9 | {ms(lat['request']['p50'])} / {ms(lat['request']['p99'])} / {ms(lat['request']['p999'])} |",
             f"| ECHO p99 in the first second / the worst other second | {first_second} |",
             f"| tester's send lag, p99 | {ms(lag) if lag is not None else '–'} |",
-            f"| tester's CPU while the requests ran, all its processes | {tester['request_phase_cpu_s']:,.1f} s |",
-            f"| the machine's other processes' CPU over the same span (± half a second): the most | {others_cpu(others)} |",
+            f"| tester's CPU from every connection up to the last answer (a settling pause, the start's lead, the requests), all its processes | {tester['request_phase_cpu_s']:,.1f} s |",
+            f"| the machine's other processes' CPU while the requests ran (to the half second around them), the three that took most | {others_cpu(others)} |",
             f"| server processes (`--reuse-port`) / tester processes | {processes} / {tester['processes']} |",
             f"| server RSS: peak, all its processes / the peak per connection / growth per connection | {mib(sampler.server_rss)} / {per(sampler.server_rss)} / {server.get('bytes_per_connection', 0):,} B |",
             f"| tester RSS: peak, all its processes / the peak per connection | {mib(sampler.tester_rss)} / {per(sampler.tester_rss)} |",

@@ -119,9 +119,9 @@ impl Measurement {
     /// or measure connections rather than speed (the staircase).
     pub const PINNED: [Step; 3] = [Step::Throughput, Step::Pipelined, Step::Capacity];
 
-    /// How many rounds this measurement gets: the staircase is measured
-    /// once (its 100k steps take minutes each); every comparison `rounds`
-    /// times.
+    /// How many rounds this measurement gets: the staircase and the
+    /// million are measured once (their large steps take minutes each);
+    /// every comparison `rounds` times.
     pub fn rounds(&self, schedule: &Schedule) -> usize {
         if matches!(self.step, Step::Staircase | Step::Million) {
             1

@@ -183,8 +183,8 @@ impl BarPanel<'_> {
 /// times further right on a linear scale.
 const ROOM_FOR_FIGURES: f64 = 1.55;
 
-/// Bytes per connection at each large staircase step, a bar per server
-/// that held every connection: the kernel's part (socket buffers and
+/// Bytes per connection at each large staircase step and at the million
+/// step (when it ran), a bar per server that held every connection: the kernel's part (socket buffers and
 /// their bookkeeping, from the slab deltas) then the server's RSS. A
 /// model's own bytes read beside a kernel's part they cannot go below.
 pub fn memory(results: &Results) -> ChartResult {

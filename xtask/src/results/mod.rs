@@ -483,44 +483,7 @@ fn refresh(
     if suite.iter().any(|s| s.id == registry::GO_PEER.name) && registry::on_path("go").is_some() {
         crate::peers::build(root)?;
     }
-    if whole_suite(&suite) {
-        run_suite(root, &built.target, &[])?;
-        // The whole suite runs its default steps; an opt-in step (the
-        // million) is measured after it and merged in.
-        for step in Step::OPT_IN {
-            let takers: Vec<&str> = suite
-                .iter()
-                .filter(|s| s.steps.contains(&step))
-                .map(|s| s.id.as_str())
-                .collect();
-            if !takers.is_empty() {
-                let only = takers.join(",");
-                let args = ["--only", &only, "--steps", step.name()];
-                run_suite(
-                    root,
-                    &built.target,
-                    &[&args[..], &["--reference", "none"]].concat(),
-                )?;
-            }
-        }
-    } else if !suite.is_empty() {
-        // One partial run for every stale server, so that they are
-        // measured interleaved with each other and with the suite's
-        // reference server, not one after another.
-        let servers: Vec<&str> = suite.iter().map(|s| s.id.as_str()).collect();
-        let mut steps: Vec<Step> = Vec::new();
-        for step in suite.iter().flat_map(|s| s.steps.iter()) {
-            if !steps.contains(step) {
-                steps.push(*step);
-            }
-        }
-        let steps: Vec<&str> = steps.iter().map(|s| s.name()).collect();
-        run_suite(
-            root,
-            &built.target,
-            &["--only", &servers.join(","), "--steps", &steps.join(",")],
-        )?;
-    }
+    rerun_suite(root, &built.target, &suite)?;
     let date = utc_now();
     let machine = Machine::here();
     for (kind, expected, store) in stores.values_mut() {
@@ -582,6 +545,60 @@ fn refresh(
     Ok(())
 }
 
+/// Reruns the suite's stale runs: the whole suite when every server is
+/// stale at every step, else one partial run of every stale server at
+/// its stale default steps, so that they are measured interleaved with
+/// each other and with the reference server, not one after another. An
+/// opt-in step (the million) runs after, alone with its stale servers and
+/// no reference: it takes minutes and much of the memory per server.
+fn rerun_suite(root: &Path, target: &Path, suite: &[&Stale]) -> Result<()> {
+    let is_opt_in = |step: &Step| Step::OPT_IN.contains(step);
+    if whole_suite(suite) {
+        run_suite(root, target, &[])?;
+    } else {
+        let mut servers: Vec<&str> = Vec::new();
+        let mut steps: Vec<Step> = Vec::new();
+        for stale in suite {
+            for step in stale.steps.iter().filter(|step| !is_opt_in(step)) {
+                if !servers.contains(&stale.id.as_str()) {
+                    servers.push(&stale.id);
+                }
+                if !steps.contains(step) {
+                    steps.push(*step);
+                }
+            }
+        }
+        if !servers.is_empty() {
+            let steps: Vec<&str> = steps.iter().map(|s| s.name()).collect();
+            run_suite(
+                root,
+                target,
+                &["--only", &servers.join(","), "--steps", &steps.join(",")],
+            )?;
+        }
+    }
+    for step in Step::OPT_IN {
+        let takers: Vec<&str> = suite
+            .iter()
+            .filter(|s| s.steps.contains(&step))
+            .map(|s| s.id.as_str())
+            .collect();
+        if !takers.is_empty() {
+            let only = takers.join(",");
+            let args = [
+                "--only",
+                &only,
+                "--steps",
+                step.name(),
+                "--reference",
+                "none",
+            ];
+            run_suite(root, target, &args)?;
+        }
+    }
+    Ok(())
+}
+
 /// A partial suite rerun measures 03 beside the stale servers, as the
 /// reference they are compared with (`loadtest suite --reference`): its
 /// runs at those steps are rerun too, and planned with their time.
@@ -591,7 +608,15 @@ fn add_reference(folder: &Path, stale: &mut Vec<Stale>) {
     if suite.is_empty() || whole_suite(&suite) || suite.iter().any(|s| s.id == reference) {
         return;
     }
-    let steps: BTreeSet<Step> = suite.iter().flat_map(|s| s.steps.iter().copied()).collect();
+    // The reference runs beside the default steps only (see `rerun_suite`).
+    let steps: BTreeSet<Step> = suite
+        .iter()
+        .flat_map(|s| s.steps.iter().copied())
+        .filter(|step| !Step::OPT_IN.contains(step))
+        .collect();
+    if steps.is_empty() {
+        return;
+    }
     let took: f64 = Results::read(&folder.join("suite.json"))
         .map(|results| {
             results
