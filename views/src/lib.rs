@@ -51,6 +51,7 @@ pub fn write_views(out: &Path, results: &Results) -> anyhow::Result<()> {
     page("staircase.md", tables::staircase(results, None))?;
     page("staircase-steps.md", tables::staircase_steps(results))?;
     page("million-arithmetic.md", tables::million_arithmetic(results))?;
+    page("million-step.md", tables::million_step(results))?;
     for server in results.servers() {
         page(
             &format!("{}.md", server.name),

@@ -243,6 +243,54 @@ pub fn million_arithmetic(results: &Results) -> String {
     table
 }
 
+/// The suite's million step, a row per server: connections held, how long
+/// connecting took, ECHO's p99 over the run and in its first and worst
+/// other second, how late the tester sent, and the server's memory per
+/// connection. Empty when the step has not run (it runs only when asked).
+pub fn million_step(results: &Results) -> String {
+    let runs: Vec<&Run> = results.of(Step::Million).collect();
+    if runs.is_empty() {
+        return "The suite's million step has not run here (`loadtest suite --steps million`).\n"
+            .to_owned();
+    }
+    let mut table = String::from(
+        "| server | connections held | connect phase | ECHO p99 | ECHO p99, first second / worst other | tester's send lag, p99 | RSS growth + kernel per connection |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let bytes = |b: Option<u64>| b.map_or("–".to_owned(), |b| format!("{b}"));
+    for run in runs {
+        let report = &run.report;
+        let seconds: Vec<u64> = report
+            .intervals
+            .iter()
+            .filter(|i| i.complete)
+            .map(|i| i.p99)
+            .collect();
+        let by_second = match seconds.split_first() {
+            Some((first, rest)) => format!(
+                "{} / {}",
+                micros(*first),
+                rest.iter().max().map_or("–".to_owned(), |&us| micros(us))
+            ),
+            None => "–".to_owned(),
+        };
+        let lag = report.tester.send_lag_p99_us.map_or("–".to_owned(), micros);
+        let _ = writeln!(
+            table,
+            "| {} | {} of {} | {:.1} s | {}{} | {by_second} | {lag} | {} + {} B |",
+            run.server,
+            report.handshakes_ok,
+            report.connections_requested,
+            report.connect_phase_s,
+            micros(report.latency_us.request.p99),
+            tester_mark(run),
+            bytes(bytes_per_connection(run)),
+            bytes(kernel_bytes_per_connection(run)),
+        );
+    }
+    table
+}
+
 /// The mark after a figure read from a run the tester could not keep on
 /// schedule (partly the tester's figure), the same in every table and
 /// sentence.
@@ -1147,6 +1195,23 @@ mod tests {
         assert!(
             !table.contains("01-single-thread"),
             "01 never served all: {table}"
+        );
+    }
+
+    #[test]
+    fn the_million_step_has_a_row_per_server_and_says_when_it_has_not_run() {
+        let mut results = results_with(&[("03-async-tokio", Step::Staircase, 10, 10)]);
+        assert!(million_step(&results).contains("has not run here"));
+        results = results_with(&[("05-event-loop", Step::Million, 1_000_000, 1_000_000)]);
+        let run = &mut results.runs[0];
+        run.report.tester.send_lag_p99_us = Some(63_600);
+        run.report.latency_us.request.p99 = 27_400;
+        let table = million_step(&results);
+        assert!(
+            table.contains("| 05-event-loop | 1000000 of 1000000 |")
+                && table.contains("| 27 ms (**tester-limited**) |")
+                && table.contains("| 64 ms |"),
+            "{table}"
         );
     }
 
