@@ -1,8 +1,10 @@
 //! One function per rule of PROTOCOL.md. Each starts its own server on
 //! port 0, so the cases run in parallel and never share counters.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::CommonArgs;
 use protocol::work;
@@ -182,17 +184,33 @@ pub fn a_large_pipelined_write_is_answered_whole<M: Model>() {
 /// served meanwhile, and the first must then get every answer, in order.
 /// (Not for 01, which serves one connection at a time.)
 pub fn a_client_that_does_not_read_holds_up_only_itself<M: Model>() {
-    const REQUESTS: usize = 200_000;
+    // 38 MB of answers: more than loopback's largest socket buffers hold
+    // at both ends together (4 MB to send, 6 MB to receive by default), so
+    // the server's socket is certainly full while the client is not reading.
+    const REQUESTS: usize = 400_000;
     let server = default_server::<M>();
     let mut hog = TestClient::handshaked(server.addr(), 1);
     let mut other = TestClient::handshaked(server.addr(), 2);
     let line = format!("ECHO {}\n", "x".repeat(90));
     let mut writer = hog.writer_clone();
-    let flood = thread::spawn(move || {
-        (0..REQUESTS).all(|_| std::io::Write::write_all(&mut writer, line.as_bytes()).is_ok())
+    let sent = Arc::new(AtomicUsize::new(0));
+    let flood = thread::spawn({
+        let sent = Arc::clone(&sent);
+        move || {
+            (0..REQUESTS).all(|_| {
+                let written = std::io::Write::write_all(&mut writer, line.as_bytes()).is_ok();
+                sent.fetch_add(1, Ordering::Relaxed);
+                written
+            })
+        }
     });
     thread::sleep(SHORT);
     other.exchange("ECHO still served", "ECHO still served");
+    // Nothing is read until the flood has ended or stalled. A server that
+    // keeps what its full socket did not take stops reading, and the flood
+    // stalls; one that drops it reads on, the flood ends, and answers are
+    // missing below. Reading earlier could let the socket never fill.
+    wait_until_ended_or_stalled(&sent, REQUESTS);
     for _ in 0..REQUESTS {
         assert_eq!(hog.line().len(), 95, "an answer lost or cut");
     }
@@ -201,6 +219,25 @@ pub fn a_client_that_does_not_read_holds_up_only_itself<M: Model>() {
         "the server stopped reading for good"
     );
     server.stop();
+}
+
+/// Returns once `sent` reaches `all`, or has not moved for [`STALLED`].
+fn wait_until_ended_or_stalled(sent: &AtomicUsize, all: usize) {
+    let mut last = usize::MAX;
+    let mut unchanged_since = Instant::now();
+    loop {
+        let now = sent.load(Ordering::Relaxed);
+        if now >= all {
+            return;
+        }
+        if now != last {
+            last = now;
+            unchanged_since = Instant::now();
+        } else if unchanged_since.elapsed() >= STALLED {
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
 }
 
 pub fn requests_in_the_same_segment_as_the_third_line<M: Model>() {
@@ -402,6 +439,8 @@ pub fn quit_says_bye_and_closes<M: Model>() {
 // ---- Timeouts --------------------------------------------------------
 
 const SHORT: Duration = Duration::from_millis(300);
+/// How long a flood that makes no progress is taken to be held back.
+const STALLED: Duration = Duration::from_millis(500);
 
 pub fn handshake_timeout_closes_silent_clients<M: Model>() {
     let server = server::<M>(|args| args.handshake_timeout = SHORT);
