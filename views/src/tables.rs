@@ -170,11 +170,7 @@ pub fn staircase_steps(results: &Results) -> String {
         let Some(held) = held else {
             continue;
         };
-        let p99 = format!(
-            "{}{}",
-            micros(held.report.latency_us.request.p99),
-            tester_mark(held)
-        );
+        let p99 = marked_p99(held);
         let memory = bytes_per_connection(held)
             .zip(kernel_bytes_per_connection(held))
             .map_or("–".to_owned(), |(user, kernel)| {
@@ -277,13 +273,12 @@ pub fn million_step(results: &Results) -> String {
         let lag = report.tester.send_lag_p99_us.map_or("–".to_owned(), micros);
         let _ = writeln!(
             table,
-            "| {} | {} of {} | {:.1} s | {}{} | {by_second} | {lag} | {} + {} B |",
+            "| {} | {} of {} | {:.1} s | {} | {by_second} | {lag} | {} + {} B |",
             run.server,
             report.handshakes_ok,
             report.connections_requested,
             report.connect_phase_s,
-            micros(report.latency_us.request.p99),
-            tester_mark(run),
+            marked_p99(run),
             bytes(bytes_per_connection(run)),
             bytes(kernel_bytes_per_connection(run)),
         );
@@ -300,6 +295,15 @@ pub fn tester_mark(run: &Run) -> &'static str {
     } else {
         ""
     }
+}
+
+/// A run's request p99, marked when the tester could not keep on schedule.
+fn marked_p99(run: &Run) -> String {
+    format!(
+        "{}{}",
+        micros(run.report.latency_us.request.p99),
+        tester_mark(run)
+    )
 }
 
 /// Who set the pace of a run: "server", or **tester-limited** and why.

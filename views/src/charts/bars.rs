@@ -184,9 +184,10 @@ impl BarPanel<'_> {
 const ROOM_FOR_FIGURES: f64 = 1.55;
 
 /// Bytes per connection at each large staircase step and at the million
-/// step (when it ran), a bar per server that held every connection: the kernel's part (socket buffers and
-/// their bookkeeping, from the slab deltas) then the server's RSS. A
-/// model's own bytes read beside a kernel's part they cannot go below.
+/// step (when it ran), a bar per server that held every connection: the
+/// kernel's part (the socket and its bookkeeping, from the slab deltas)
+/// then the server's RSS. A model's own bytes read beside a kernel's part
+/// they cannot go below.
 pub fn memory(results: &Results) -> ChartResult {
     let bar_of = |run: &Run| -> Option<Bar> {
         let user = bytes_per_connection(run)?;
