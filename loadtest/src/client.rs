@@ -221,7 +221,6 @@ async fn open_connections(share: &Share, shared: &Rc<Shared>) -> Vec<tokio::task
 
 /// One connection's life: connect, handshake, requests, wait for the end.
 async fn connection(index: usize, source: Option<IpAddr>, shared: Rc<Shared>) {
-    let mut start = shared.start.subscribe();
     let mut end = shared.end.subscribe();
     let conn = match connect_and_handshake(index, source, &shared).await {
         Ok(conn) => Some(conn),
@@ -233,7 +232,7 @@ async fn connection(index: usize, source: Option<IpAddr>, shared: Rc<Shared>) {
     shared.update(|p| p.settled += 1);
     let sends = Schedule::sends_anything(&shared.load, index, shared.total_connections);
     let conn = match conn {
-        Some(conn) if sends => requests(conn, index, &mut start, &shared).await,
+        Some(conn) if sends => requests(conn, index, &shared).await,
         conn => conn,
     };
     shared.finished.set(shared.finished.get() + 1);
@@ -245,13 +244,11 @@ async fn connection(index: usize, source: Option<IpAddr>, shared: Rc<Shared>) {
 
 /// Waits for the start, then sends this connection's requests; the
 /// connection, if it is still open.
-async fn requests(
-    mut conn: Conn,
-    index: usize,
-    start: &mut watch::Receiver<Option<Instant>>,
-    shared: &Shared,
-) -> Option<Conn> {
-    let start = (*start.wait_for(Option::is_some).await.ok()?)?;
+async fn requests(mut conn: Conn, index: usize, shared: &Shared) -> Option<Conn> {
+    // Only a connection that sends subscribes to the start: a receiver is
+    // memory, and a million of them would be held for nothing. `wait_for`
+    // reads the value as it is first, so the order does not matter.
+    let start = (*shared.start.subscribe().wait_for(Option::is_some).await.ok()?)?;
     // The requests start `start_lead` after `go`: in a closed loop (whose
     // first request is due at once) as much as in an open one.
     sleep_until(start).await;

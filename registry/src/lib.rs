@@ -153,9 +153,10 @@ impl Step {
                 "the worker count is a Tokio runtime setting, and 03 runs every request on its workers",
             )),
             Step::Million => Some((
-                &["03-async-tokio", "05-event-loop"],
-                "a million connections take most of this machine's memory: the two Rust models with \
-                 the lightest connections run it, and the book works out what the others would take",
+                &["03-async-tokio", "04-hybrid-blocking", "05-event-loop"],
+                "a million connections take most of this machine's memory: the three Rust models \
+                 with the lightest connections run it, and the book works out what the others \
+                 would take",
             )),
             _ => None,
         }
@@ -564,6 +565,7 @@ mod tests {
         assert!(!Step::ALL.contains(&Step::Million), "opt-in");
         assert!(EVENT_LOOP.takes_part_in(Step::Million).is_ok());
         assert!(ASYNC_TOKIO.takes_part_in(Step::Million).is_ok());
+        assert!(HYBRID_BLOCKING.takes_part_in(Step::Million).is_ok());
         assert!(GO_PEER.takes_part_in(Step::Million).is_err());
         assert!(THREAD_PER_CONNECTION.takes_part_in(Step::Million).is_err());
     }

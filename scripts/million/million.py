@@ -22,7 +22,9 @@ How:
   before the servers started, and what the machine's other processes took
   of the cores while the requests ran is their CPU time between the two
   samples around the request phase (the run saved by `--save` says when it
-  started).
+  started); second by second, ECHO's tail is shown beside the CPU the
+  servers, the tester and the others took, to see who held the cores when
+  answers were late.
 
 `cargo xtask results refresh` runs it for 05 and 03 and stores the output
 with the fingerprint of what it ran (this folder, the server and the
@@ -106,11 +108,14 @@ def measure(name, command, connections, loadtest):
             except subprocess.TimeoutExpired:
                 server.kill()
     netstat_after = netstat()
-    others = sampler.others_between(started_at, started_at + report["duration_s"],
-                                    {s.pid for s in servers})
+    server_pids = {s.pid for s in servers}
+    others = sampler.others_between(started_at, started_at + report["duration_s"], server_pids)
+    busiest_other = others[0][0][1] if others[0] else None
+    seconds = sum(1 for interval in report.get("intervals", []) if interval.get("complete"))
+    per_second = sampler.by_second(started_at, seconds, server_pids, busiest_other)
     return describe(name, connections, processes, fd_limit, report, before, sampler,
                     {k: netstat_after[k] - netstat_before.get(k, 0) for k in netstat_after},
-                    scanner, others)
+                    scanner, others, (busiest_other, per_second))
 
 
 SCANNER_PAIRS = 5000
@@ -239,15 +244,21 @@ class Sampler(threading.Thread):
 
     def run(self):
         while self.running:
-            sample = Sample.now(self.server_pids)
-            for slab, size in sample.slabs.items():
-                self.slabs[slab] = max(self.slabs.get(slab, 0), size)
-            self.lowest_available = min(self.lowest_available or sample.available, sample.available)
-            self.server_rss = max(self.server_rss, sample.server_rss)
-            self.tester_rss = max(self.tester_rss, sample.tester_rss)
-            self.socket_pages = max(self.socket_pages, sample.socket_pages)
-            self.cpu_seen.append((sample.at, sample.processes))
+            self.take()
             time.sleep(SAMPLE_EVERY_S)
+        # One more after the run, so that its last second has a sample
+        # after it however soon the tester exited.
+        self.take()
+
+    def take(self):
+        sample = Sample.now(self.server_pids)
+        for slab, size in sample.slabs.items():
+            self.slabs[slab] = max(self.slabs.get(slab, 0), size)
+        self.lowest_available = min(self.lowest_available or sample.available, sample.available)
+        self.server_rss = max(self.server_rss, sample.server_rss)
+        self.tester_rss = max(self.tester_rss, sample.tester_rss)
+        self.socket_pages = max(self.socket_pages, sample.socket_pages)
+        self.cpu_seen.append((sample.at, sample.processes))
 
     def stop(self):
         self.running = False
@@ -263,14 +274,45 @@ class Sampler(threading.Thread):
         if not before or not after:
             return [], 0.0
         (t0, first), (t1, last) = before[-1], after[0]
-        mine = {os.getpid()}
-        by_name = {}
-        for pid, (name, cpu) in last.items():
-            if pid in server_pids or pid in mine or name == "loadtest":
-                continue
-            took = cpu - first.get(pid, (name, 0.0))[1]
-            by_name[name] = by_name.get(name, 0.0) + took
+        by_name = cpu_taken(first, last, server_pids)[2]
         return sorted(((cpu, name) for name, cpu in by_name.items() if cpu > 0), reverse=True), t1 - t0
+
+    def by_second(self, started_at, seconds, server_pids, busiest_other):
+        """For each second of the requests, the cores the servers, the
+        tester, `busiest_other` and every other process took, between the
+        samples nearest that second's two ends."""
+        def nearest(moment):
+            return min(self.cpu_seen, key=lambda seen: abs(seen[0] - moment))
+        if not self.cpu_seen:
+            return [None] * seconds
+        rows = []
+        for second in range(seconds):
+            (t0, first), (t1, last) = nearest(started_at + second), nearest(started_at + second + 1)
+            if t1 <= t0:
+                rows.append(None)
+                continue
+            servers, tester, others = cpu_taken(first, last, server_pids)
+            busiest = others.pop(busiest_other, 0.0)
+            rows.append(tuple(cpu / (t1 - t0) for cpu in (servers, tester, busiest, sum(others.values()))))
+        return rows
+
+
+def cpu_taken(first, last, server_pids):
+    """The CPU seconds taken between two samples of every process: by the
+    servers, by the tester, and by each other process name (this script
+    left out)."""
+    mine = os.getpid()
+    servers = tester = 0.0
+    others = {}
+    for pid, (name, cpu) in last.items():
+        took = cpu - first.get(pid, (name, 0.0))[1]
+        if pid in server_pids:
+            servers += took
+        elif name == "loadtest":
+            tester += took
+        elif pid != mine:
+            others[name] = others.get(name, 0.0) + took
+    return servers, tester, others
 
 
 def netstat():
@@ -315,8 +357,27 @@ def others_cpu(others):
                      for cpu, name in taken[:OTHERS_SHOWN]) + f" in {span:,.1f} s"
 
 
+def seconds_table(report, busiest_other, per_second):
+    """ECHO's tail beside the CPU each side took, second by second."""
+    cores = os.cpu_count() or 1
+    other = f"`{busiest_other}`" if busiest_other else "the busiest other"
+    out = [f"Second by second while the requests ran: ECHO's p99 and slowest answer among the "
+           f"answers that came in that second, and the CPU each took over the samples nearest "
+           f"the second's two ends, in cores of the machine's {cores} (the samples are half a "
+           f"second apart, so a row can blur into its neighbours):", "",
+           f"| second | answers | ECHO p99 | slowest | servers | tester | {other} | every other process |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    seconds = [i for i in report.get("intervals", []) if i.get("complete")]
+    for index, (interval, cpu) in enumerate(zip(seconds, per_second)):
+        echo = interval.get("by_request", {}).get("echo", {})
+        taken = " | ".join(f"{c:.2f}" for c in cpu) if cpu else "– | – | – | –"
+        out.append(f"| {index + 1} | {interval['throughput_rps']:,.0f} | {ms(echo.get('p99', 0))} "
+                   f"| {ms(echo.get('max', 0))} | {taken} |")
+    return out + [""]
+
+
 def describe(name, connections, processes, fd_limit, report, before, sampler, counters, scanner,
-             others):
+             others, by_second):
     held = report["handshakes_ok"]
     per = lambda size: f"{size / max(held, 1):,.0f} B"
     lat = report["latency_us"]
@@ -354,6 +415,7 @@ def describe(name, connections, processes, fd_limit, report, before, sampler, co
             f"| the parts together: both RSS peaks and the slab caches grown | {mib(sampler.server_rss + sampler.tester_rss + kernel_total)} |",
             f"| memory taken at the peak, MemFree's drop (less whatever page cache the kernel freed meanwhile) | {mib(used)} |",
             ""]
+    out += seconds_table(report, *by_second)
     out += ["Slab caches that grew the most, objects in use (both ends of every connection; a connection has two sockets):", "",
             "| slab | grew | per connection |", "|---|---:|---:|"]
     out += [f"| `{slab}` | {mib(size)} | {per(size)} |" for size, slab in grown[:SLABS_SHOWN]]

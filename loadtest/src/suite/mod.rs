@@ -82,8 +82,8 @@ pub struct SuiteArgs {
     /// Only these steps (e.g. --steps staircase,capacity), merged into the
     /// stored results like --only: staircase, mixed-work, mixed-sleep,
     /// throughput, pipelined, stalled, capacity, capacity-mixed, workers,
-    /// cpu-batch; and million, which runs only when named here (03 and 05
-    /// at a million connections: minutes, and much of the memory)
+    /// cpu-batch; and million, which runs only when named here (03, 04 and
+    /// 05 at a million connections: minutes, and much of the memory)
     #[arg(long, value_delimiter = ',', value_name = "STEPS", value_parser = parse_step)]
     pub steps: Vec<Step>,
 
