@@ -249,9 +249,9 @@ async fn requests(mut conn: Conn, index: usize, shared: &Shared) -> Option<Conn>
     // memory, and a million of them would be held for nothing. `wait_for`
     // reads the value as it is first, so the order does not matter.
     let start = (*shared.start.subscribe().wait_for(Option::is_some).await.ok()?)?;
-    // The requests start `start_lead` after `go`: in a closed loop (whose
-    // first request is due at once) as much as in an open one.
-    sleep_until(start).await;
+    // No sleep until `start` here: every task would then wake at that one
+    // instant, as they once woke at `go`. Each sleeps until its own first
+    // turn instead ([`Schedule::next_due`]).
     match send_requests(&mut conn, index, start, shared).await {
         Ok(()) => Some(conn),
         Err(ended) => {
@@ -597,15 +597,19 @@ impl Schedule {
         self.open.is_some()
     }
 
-    /// When the next request is meant to go out, if there is one: `now` in
-    /// closed loop, where each goes out as soon as there is room for it.
+    /// When the next request is meant to go out, if there is one. In a
+    /// closed loop each goes out as soon as there is room for it, `now`,
+    /// but not before the start; in an open loop at its turn, so that a
+    /// task sleeps from `go` straight to its first turn and the tasks do
+    /// not all wake at the start together (at a million connections that
+    /// wake-up held the first tens of milliseconds' answers back).
     fn next_due(&self, now: Instant) -> Option<Instant> {
         if self.limit.is_some_and(|limit| self.issued >= limit) {
             return None;
         }
         let intended = match self.open {
             Some((gap, offset)) => self.start + offset + gap.mul_f64(self.issued as f64),
-            None => now,
+            None => now.max(self.start),
         };
         (self.limit.is_some() || intended < self.end).then_some(intended)
     }
@@ -756,6 +760,51 @@ mod tests {
         let mut rng = XorShift::new(7);
         let hits = (0..100_000).filter(|_| rng.below(100) < 10).count();
         assert!((9_000..11_000).contains(&hits), "{hits}");
+    }
+
+    fn load(rate_per_connection: Option<f64>) -> Requests {
+        Requests {
+            mix: crate::spec::Mix::ECHO_ONLY,
+            payload: 16,
+            work_units: 0,
+            sleep_ms: 0,
+            duration: Duration::from_secs(10),
+            requests_per_connection: None,
+            rate_per_connection,
+            timeout: Duration::from_secs(5),
+            pipeline: 1,
+            interval: Duration::from_secs(1),
+            start_lead: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_task_sleeps_from_go_to_its_own_first_turn_not_to_the_start() {
+        let go = Instant::now();
+        let start = go + Duration::from_secs(1);
+        // 1,000 connections at 0.1 requests/s each: a turn every 10 s,
+        // the connections' first turns spread over those 10 s.
+        let open = load(Some(0.1));
+        let first = Schedule::new(&open, 0, 1000, start).next_due(go);
+        let later = Schedule::new(&open, 500, 1000, start).next_due(go);
+        assert_eq!(first, Some(start));
+        assert_eq!(later, Some(start + Duration::from_secs(5)));
+        // In a closed loop a request is due as soon as possible, but not
+        // before the start.
+        let closed = Schedule::new(&load(None), 500, 1000, start);
+        assert_eq!(closed.next_due(go), Some(start));
+        let after = start + Duration::from_millis(1);
+        assert_eq!(closed.next_due(after), Some(after));
+    }
+
+    #[test]
+    fn a_connection_whose_first_turn_is_after_the_end_sends_nothing() {
+        // A turn every 20 s in a 10 s run: the first half of the
+        // connections have one.
+        let open = load(Some(0.05));
+        assert!(Schedule::sends_anything(&open, 499, 1000));
+        assert!(!Schedule::sends_anything(&open, 500, 1000));
+        assert!(Schedule::sends_anything(&load(None), 999, 1000));
     }
 
     #[test]
