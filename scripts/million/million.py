@@ -189,11 +189,11 @@ class Sample:
         with open("/proc/meminfo", encoding="utf-8") as f:
             available = int(re.search(r"MemFree:\s+(\d+)", f.read()).group(1)) * 1024
         server_rss = sum(rss(pid) for pid in server_pids)
-        processes = every_process()
+        processes, at = every_process(), time.time()
         testers = [pid for pid, (comm, _) in processes.items() if comm == "loadtest"]
         sample = Sample(slabs, available, server_rss, sum(rss(pid) for pid in testers))
         sample.socket_pages = socket_buffer_pages()
-        sample.at, sample.processes = time.time(), processes
+        sample.at, sample.processes = at, processes
         return sample
 
 
@@ -305,7 +305,10 @@ def cpu_taken(first, last, server_pids):
     servers = tester = 0.0
     others = {}
     for pid, (name, cpu) in last.items():
-        took = cpu - first.get(pid, (name, 0.0))[1]
+        # A process new since `first` (or a pid reused by another name)
+        # took all of its CPU time in between.
+        earlier_name, earlier_cpu = first.get(pid, (name, 0.0))
+        took = cpu - (earlier_cpu if earlier_name == name else 0.0)
         if pid in server_pids:
             servers += took
         elif name == "loadtest":

@@ -80,12 +80,49 @@ const TALLER: (u32, u32) = (760, 1080);
 const LEGEND_WIDTH: u32 = 160;
 
 /// The line along the bottom of every chart: a chart copied out of the
-/// book still says where and when it was measured.
+/// book still says where and when it was measured. Results merged from
+/// several refreshes name every commit and the span of their dates, as
+/// the tables' footers do at more length.
 fn stamp_text(results: &Results) -> String {
+    let parts = results.parts();
+    let mut commits: Vec<&str> = Vec::new();
+    for (stamp, _) in &parts {
+        if !commits.contains(&stamp.commit.as_str()) {
+            commits.push(&stamp.commit);
+        }
+    }
+    if commits.is_empty() {
+        commits.push(&results.stamp.commit);
+    }
+    // More than two would not fit along a 760-pixel chart: the first and
+    // the last, and the tables' footers name them all.
+    let commits = match commits.as_slice() {
+        [first, .., last] if commits.len() > 2 => format!("{first} … {last}"),
+        _ => commits.join(", "),
+    };
+    let first = parts.first().map_or(&results.stamp.date, |(s, _)| &s.date);
+    let last = parts.last().map_or(&results.stamp.date, |(s, _)| &s.date);
     format!(
-        "client and server on one {}-core machine · commit {} · {}",
-        results.stamp.cores, results.stamp.commit, results.stamp.date
+        "client and server on one {}-core machine · {} {} · {}",
+        results.stamp.cores,
+        if parts.len() > 1 { "commits" } else { "commit" },
+        commits,
+        date_span(first, last)
     )
+}
+
+/// `2026-12-04 16:03–16:38 UTC`, or one date when both are the same.
+fn date_span(first: &str, last: &str) -> String {
+    if first == last {
+        return first.to_owned();
+    }
+    match (first.split_once(' '), last.split_once(' ')) {
+        (Some((day, from)), Some((same_day, to))) if day == same_day => {
+            let from = from.trim_end_matches(" UTC");
+            format!("{day} {from}–{to}")
+        }
+        _ => format!("{first} – {last}"),
+    }
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
@@ -374,6 +411,23 @@ mod tests {
             .skip(1)
             .filter_map(|rest| rest.split('"').next()?.parse::<f64>().ok())
             .fold(f64::MAX, f64::min)
+    }
+
+    #[test]
+    fn a_stamp_spans_the_dates_of_every_part() {
+        let day = "2026-12-04";
+        assert_eq!(
+            date_span(&format!("{day} 16:03 UTC"), &format!("{day} 16:38 UTC")),
+            "2026-12-04 16:03–16:38 UTC"
+        );
+        assert_eq!(
+            date_span("2026-12-03 23:50 UTC", "2026-12-04 00:20 UTC"),
+            "2026-12-03 23:50 UTC – 2026-12-04 00:20 UTC"
+        );
+        assert_eq!(
+            date_span("2026-12-04 16:03 UTC", "2026-12-04 16:03 UTC"),
+            "2026-12-04 16:03 UTC"
+        );
     }
 
     fn every_chart(results: &Results) -> Vec<String> {
