@@ -190,7 +190,7 @@ class Sample:
             available = int(re.search(r"MemFree:\s+(\d+)", f.read()).group(1)) * 1024
         server_rss = sum(rss(pid) for pid in server_pids)
         processes, at = every_process(), time.time()
-        testers = [pid for pid, (comm, _) in processes.items() if comm == "loadtest"]
+        testers = [pid for pid, (comm, *_) in processes.items() if comm == "loadtest"]
         sample = Sample(slabs, available, server_rss, sum(rss(pid) for pid in testers))
         sample.socket_pages = socket_buffer_pages()
         sample.at, sample.processes = at, processes
@@ -215,7 +215,8 @@ def rss(pid):
 
 
 def every_process():
-    """pid -> (name, CPU seconds so far) for every process on the machine."""
+    """pid -> (name, CPU seconds so far, start time in ticks) for every
+    process on the machine."""
     processes = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -225,9 +226,10 @@ def every_process():
             except OSError:
                 continue
             # The name is in parentheses and may hold spaces; utime and
-            # stime are the 12th and 13th fields after it.
+            # stime are the 12th and 13th fields after it, the start time
+            # the 20th.
             name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-            processes[int(entry)] = (name, (int(rest[11]) + int(rest[12])) / TICKS_PER_S)
+            processes[int(entry)] = (name, (int(rest[11]) + int(rest[12])) / TICKS_PER_S, int(rest[19]))
     return processes
 
 
@@ -304,11 +306,12 @@ def cpu_taken(first, last, server_pids):
     mine = os.getpid()
     servers = tester = 0.0
     others = {}
-    for pid, (name, cpu) in last.items():
-        # A process new since `first` (or a pid reused by another name)
-        # took all of its CPU time in between.
-        earlier_name, earlier_cpu = first.get(pid, (name, 0.0))
-        took = cpu - (earlier_cpu if earlier_name == name else 0.0)
+    for pid, (name, cpu, started) in last.items():
+        # A process new since `first` took all of its CPU time in between;
+        # a pid reused since is a new process (its start time says so,
+        # not its name: a kernel worker's name changes with its work).
+        _, earlier_cpu, earlier_start = first.get(pid, (name, 0.0, started))
+        took = cpu - (earlier_cpu if earlier_start == started else 0.0)
         if pid in server_pids:
             servers += took
         elif name == "loadtest":
