@@ -161,8 +161,12 @@ fn suite_stale(folder: &Path, target: &Path, workspace: &Workspace) -> Result<Ve
             stale.push(entry);
             continue;
         };
-        if results.missing.iter().any(|m| m.server == server.name) {
-            continue; // not measurable where the suite ran, and said so
+        // Not measurable where the suite ran, and said so: stale only once
+        // it can run here (its peer built, its interpreter installed),
+        // when every step of it counts as never measured.
+        let runnable = server.command(target, folder).is_ok();
+        if results.missing.iter().any(|m| m.server == server.name) && !runnable {
+            continue;
         }
         let mut took = 0.0;
         for &step in &steps {
