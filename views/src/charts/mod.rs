@@ -96,6 +96,7 @@ fn stamp_text(results: &Results) -> String {
     }
     // More than two would not fit along a 760-pixel chart: the first and
     // the last, and the tables' footers name them all.
+    let plural = if commits.len() > 1 { "commits" } else { "commit" };
     let commits = match commits.as_slice() {
         [first, .., last] if commits.len() > 2 => format!("{first} … {last}"),
         _ => commits.join(", "),
@@ -105,7 +106,7 @@ fn stamp_text(results: &Results) -> String {
     format!(
         "client and server on one {}-core machine · {} {} · {}",
         results.stamp.cores,
-        if parts.len() > 1 { "commits" } else { "commit" },
+        plural,
         commits,
         date_span(first, last)
     )
