@@ -200,7 +200,7 @@ def summarise(lanes, waits, names, server_threads):
             "side": "server" if tid in server_threads else "tester",
             "thread": names.get(tid, str(tid)),
             "delay_ms": (start - woke) * 1000,
-            "holder": best[2] if best else "<idle>",
+            "holder": best[2] if best else "`<idle>`",
             "holder_ran_ms": best[3] * 1000 if best else 0.0,
             "holder_is_server": bool(best and best[1] in server_threads),
             "idle_share": idle / max(start - woke, 1e-9),
