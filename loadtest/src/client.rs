@@ -248,7 +248,12 @@ async fn requests(mut conn: Conn, index: usize, shared: &Shared) -> Option<Conn>
     // Only a connection that sends subscribes to the start: a receiver is
     // memory, and a million of them would be held for nothing. `wait_for`
     // reads the value as it is first, so the order does not matter.
-    let start = (*shared.start.subscribe().wait_for(Option::is_some).await.ok()?)?;
+    let start = (*shared
+        .start
+        .subscribe()
+        .wait_for(Option::is_some)
+        .await
+        .ok()?)?;
     // No sleep until `start` here: every task would then wake at that one
     // instant, as they once woke at `go`. Each sleeps until its own first
     // turn instead ([`Schedule::next_due`]).

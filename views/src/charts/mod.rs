@@ -96,7 +96,11 @@ fn stamp_text(results: &Results) -> String {
     }
     // More than two would not fit along a 760-pixel chart: the first and
     // the last, and the tables' footers name them all.
-    let plural = if commits.len() > 1 { "commits" } else { "commit" };
+    let plural = if commits.len() > 1 {
+        "commits"
+    } else {
+        "commit"
+    };
     let commits = match commits.as_slice() {
         [first, .., last] if commits.len() > 2 => format!("{first} … {last}"),
         _ => commits.join(", "),
