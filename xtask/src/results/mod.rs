@@ -90,7 +90,7 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
     let built = Built::build(root, matches!(action, Action::Refresh { .. }))?;
     let workspace = Workspace::read(root)?;
     let folder = root.join("book/src/results");
-    let mut stale = suite_stale(&folder, &built.target, &workspace)?;
+    let mut stale = suite_stale(root, &folder, &built.target, &workspace)?;
     let mut expected_by_kind = BTreeMap::new();
     for kind in Kind::ALL {
         let expected = units::expected(kind, &built, &workspace)?;
@@ -135,7 +135,12 @@ pub fn results(root: &Path, action: Action) -> Result<bool> {
 }
 
 /// The suite's stale runs, grouped by server.
-fn suite_stale(folder: &Path, target: &Path, workspace: &Workspace) -> Result<Vec<Stale>> {
+fn suite_stale(
+    root: &Path,
+    folder: &Path,
+    target: &Path,
+    workspace: &Workspace,
+) -> Result<Vec<Stale>> {
     let path = folder.join("suite.json");
     let results = match Results::read(&path) {
         Ok(results) => Some(results),
@@ -164,8 +169,8 @@ fn suite_stale(folder: &Path, target: &Path, workspace: &Workspace) -> Result<Ve
         // Not measurable where the suite ran, and said so: stale only once
         // it can run here (its peer built, its interpreter installed),
         // when every step of it counts as never measured.
-        let runnable = server.command(target, folder).is_ok();
-        if results.missing.iter().any(|m| m.server == server.name) && !runnable {
+        let missing = results.missing.iter().any(|m| m.server == server.name);
+        if missing && server.command(target, root).is_err() {
             continue;
         }
         let mut took = 0.0;
